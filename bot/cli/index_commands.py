@@ -1,0 +1,120 @@
+"""Indexing commands: sync, search, status, scheduler, demo."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from typing import Any
+
+import click
+
+from bot.cli import render
+from indexer.errors import PolicyBotError
+
+
+@click.command()
+@click.option("--source", "sources", multiple=True, help="Sync only this source (repeatable).")
+@click.option("--full", is_flag=True, help="Re-read every document, ignoring versions.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def sync(app: Any, sources: tuple[str, ...], full: bool, as_json: bool) -> None:
+    """Bring the index in step with the configured sources."""
+    if not app.settings.sources:
+        raise click.UsageError("no sources configured: add [[sources]] to the config file")
+    result = app.index().sync(list(sources) or None, full=full)
+    if as_json:
+        click.echo(json.dumps(result.summary()))
+    else:
+        render.sync_result(result)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("question", required=False)
+@click.option("-k", "k", type=click.IntRange(1, 100), help="Number of passages.")
+@click.option("--audience", "audiences", multiple=True, help="Caller's audience (repeatable).")
+@click.option("--source", "sources", multiple=True, help="Search only this source.")
+@click.option("--batch", type=click.File("r"), help="JSONL file of {id, question} lines.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def search(app: Any, question: str | None, k: int | None, audiences: tuple[str, ...],
+           sources: tuple[str, ...], batch: Any, as_json: bool) -> None:
+    """Show the passages that best match QUESTION, with their links."""
+    if bool(question) == bool(batch):
+        raise click.UsageError("give a QUESTION or --batch FILE (not both)")
+    index = app.index()
+    retriever = index.retriever()
+    opts = {"k": k, "audiences": list(audiences) or None, "sources": list(sources) or None}
+    if batch is None:
+        if not question.strip():
+            raise click.UsageError("the question is empty")
+        results = retriever.search(question, **opts)
+        if as_json:
+            click.echo(json.dumps([p.public_dict() for p in results], ensure_ascii=False))
+        else:
+            render.passages(question, results)
+        return
+    for number, line in enumerate(batch, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            qid, text = item["id"], str(item["question"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PolicyBotError(f"{batch.name}:{number}: expected {{\"id\", \"question\"}} "
+                                 f"JSON ({exc})") from exc
+        results = retriever.search(text, **opts) if text.strip() else []
+        click.echo(json.dumps({"id": qid, "results": [p.public_dict() for p in results]},
+                              ensure_ascii=False))
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(app: Any, as_json: bool) -> None:
+    """Sources, documents, chunks, last and next sync."""
+    from indexer.status import index_status
+
+    info = index_status(app.index())
+    click.echo(json.dumps(info, default=str, indent=2) if as_json else render.status(info))
+
+
+@click.command()
+@click.pass_obj
+def scheduler(app: Any) -> None:
+    """Run scheduled syncs in the foreground until interrupted."""
+    from indexer.scheduler import start_scheduler
+
+    index = app.index()
+    if not any(s.schedule for s in index.settings.sources):
+        raise click.UsageError("no source has a schedule: add schedule = \"6h\" (or a cron "
+                               "line) to a [[sources]] entry")
+    sched = start_scheduler(index)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo("scheduler running; Ctrl-C to stop", err=True)
+    stop.wait()
+    sched.shutdown(wait=True)
+
+
+@click.command()
+@click.argument("question", default="How many days of annual leave do I get?")
+@click.pass_obj
+def demo(app: Any, question: str) -> None:
+    """Index the bundled sample handbook (in HOME/demo) and answer QUESTION."""
+    from indexer.config import load_settings
+    from indexer.index import PolicyIndex
+    from indexer.sample import sample_source
+
+    base = app.settings
+    settings = load_settings(app.config, home=base.home / "demo", database_url=None,
+                             lancedb_uri=None, sources=[sample_source()])
+    index = PolicyIndex(settings)
+    render.sync_result(index.sync())
+    render.passages(question, index.retriever().search(question, k=3))
+
+
+COMMANDS = [sync, search, status, scheduler, demo]

@@ -1,0 +1,65 @@
+"""Terminal rendering of sync reports, passages and status."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import click
+
+
+def sync_result(result: Any) -> None:
+    for r in result.reports:
+        colour = {"ok": "green", "partial": "yellow", "failed": "red"}[r.status]
+        click.secho(f"{r.source}: {r.status}", fg=colour, bold=True, err=True, nl=False)
+        click.echo(f"  added {r.added}, updated {r.updated}, unchanged {r.unchanged}, "
+                   f"deleted {r.deleted}, failed {r.failed}, embedded {r.chunks_embedded} "
+                   f"chunks in {r.seconds:.1f}s", err=True)
+        if r.error:
+            click.echo(f"  source could not be listed (index kept as it was): {r.error}",
+                       err=True)
+        for path, reason in r.failures:
+            click.echo(f"  skipped {path}: {reason}", err=True)
+
+
+def passages(question: str, results: list[Any]) -> None:
+    click.secho(f"Q: {question}", bold=True)
+    if not results:
+        click.echo("No matching passages.")
+    for n, p in enumerate(results, start=1):
+        click.secho(f"\n[{n}] {p.title} — {p.section}", fg="cyan", bold=True)
+        click.echo(f"    {p.url}")
+        snippet = textwrap.shorten(" ".join(p.text.split()), width=400, placeholder=" …")
+        click.echo(textwrap.indent(textwrap.fill(snippet, 96), "    "))
+
+
+def status(info: dict[str, Any]) -> str:
+    lines = [f"index: {info['index']}  (model {info['embedding_model']})"]
+    if not info["sources"]:
+        lines.append("no sources configured")
+    for s in info["sources"]:
+        aud = f", audience {', '.join(s['audience'])}" if s["audience"] else ""
+        lines.append(f"\n{s['name']} ({s['type']}{aud}): {s['documents']} documents, "
+                     f"{s['chunks']} chunks")
+        run = s["last_sync"]
+        if run is None:
+            lines.append("  last sync: never")
+        else:
+            lines.append(f"  last sync: {run['finished_at']:%Y-%m-%d %H:%M:%S} UTC, "
+                         f"{run['status']} ({run['trigger']}): +{run['added']} "
+                         f"~{run['updated']} ={run['unchanged']} -{run['deleted']} "
+                         f"!{run['failed']} in {run['seconds']:.1f}s")
+            if run["error"]:
+                lines.append(f"  error: {run['error']}")
+            lines.extend(f"  skipped {p}: {r}" for p, r in run["failures"])
+        if s["schedule"]:
+            when = s["next_run"]
+            note = "" if s["next_run_scheduled"] else " (once `policybot scheduler` runs)"
+            shown = f"{when:%Y-%m-%d %H:%M:%S} UTC" if when else "none"
+            lines.append(f"  schedule: {s['schedule']}, next run {shown}{note}")
+        else:
+            lines.append("  schedule: none (sync by hand)")
+    if info["unconfigured_sources_in_index"]:
+        lines.append("\nindexed but no longer configured: "
+                     + ", ".join(info["unconfigured_sources_in_index"]))
+    return "\n".join(lines)

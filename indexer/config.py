@@ -1,0 +1,236 @@
+"""Configuration: environment (``POLICYBOT_`` prefix) over a TOML file over defaults.
+
+The TOML file comes from ``--config FILE`` or ``POLICYBOT_CONFIG``. Every mistake is
+reported with the file, the key and what is allowed, because the person reading the
+message is an admin editing that file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
+
+from indexer.errors import ConfigError
+
+DEFAULT_INCLUDE = ["**/*.md", "**/*.markdown", "**/*.txt", "**/*.html", "**/*.htm",
+                   "**/*.pdf", "**/*.docx"]
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+AUDIENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$")
+URL_FIELDS = {"path", "version"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def check_audience(values: list[str]) -> list[str]:
+    """Audience names end up in filters, so only plain identifiers are accepted."""
+    for v in values:
+        if not AUDIENCE_RE.match(v):
+            raise ValueError(f"audience {v!r} must be letters, digits and _ . : @ - only")
+    return values
+
+
+class SourceBase(_Strict):
+    name: str
+    url: str | None = Field(None, description="citation link template with {path}, {version}")
+    audience: list[str] = Field(default_factory=list)
+    schedule: str | None = Field(None, description="cron ('0 * * * *') or interval ('30m')")
+    include: list[str] = Field(default_factory=lambda: list(DEFAULT_INCLUDE))
+    exclude: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise ValueError("must start with a letter or digit and hold only letters, "
+                             "digits, '_', '.' and '-'")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        fields = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
+        if fields - URL_FIELDS:
+            raise ValueError(f"unknown placeholder(s) {sorted(fields - URL_FIELDS)}; "
+                             "allowed: {path}, {version}")
+        return v
+
+    @field_validator("audience")
+    @classmethod
+    def _audience(cls, v: list[str]) -> list[str]:
+        return check_audience(v)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: str | None) -> str | None:
+        if v is not None:
+            from indexer.schedule import parse_schedule
+
+            parse_schedule(v)
+        return v
+
+
+class DirectorySourceConfig(SourceBase):
+    type: Literal["directory"]
+    path: Path
+
+
+class GitSourceConfig(SourceBase):
+    type: Literal["git"]
+    repo: str = Field(description="repository URL or local path")
+    branch: str = "main"
+    subdir: str = ""
+
+
+class WebSourceConfig(SourceBase):
+    type: Literal["web"]
+    urls: list[str] = Field(default_factory=list)
+    sitemap: str | None = None
+    concurrency: int = Field(4, ge=1, le=32)
+    timeout_s: float = Field(20.0, gt=0)
+    respect_robots: bool = True
+    user_agent: str = "PolicyBot/0.1 (+https://github.com/policybot/policybot)"
+    include: list[str] = Field(default_factory=lambda: ["*"])
+
+
+SourceConfig = Annotated[
+    DirectorySourceConfig | GitSourceConfig | WebSourceConfig, Field(discriminator="type")
+]
+
+
+class EmbeddingSettings(_Strict):
+    model: str = Field("all-MiniLM-L6-v2", description="bundled name, local path or hub id")
+    device: str = "cpu"
+    batch_size: int = Field(32, ge=1)
+    allow_download: bool = Field(False, description="let a hub id be fetched")
+
+
+class ChunkingSettings(_Strict):
+    max_tokens: int = Field(256, ge=32, description="hard cap; clipped to the model's limit")
+    target_tokens: int = Field(200, ge=16)
+    min_tokens: int = Field(60, ge=0, description="sibling sections below this are merged")
+    overlap_tokens: int = Field(40, ge=0)
+    strip_template_tags: bool = True
+    strip_patterns: list[str] = Field(default_factory=list, description="extra regexes")
+
+
+class RetrievalSettings(_Strict):
+    k: int = Field(5, ge=1, le=100)
+    candidates: int = Field(40, ge=1, le=1000)
+    max_per_doc: int = Field(2, ge=1)
+    rrf_k: int = Field(60, ge=1)
+    neighbours: bool = True
+
+
+class IndexSettings(_Strict):
+    table: str = "chunks"
+    vector_index_min_rows: int = Field(50_000, ge=256)
+    lock_timeout_s: float = Field(600.0, ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLICYBOT_", env_nested_delimiter="__",
+                                      extra="forbid")
+
+    home: Path = Path(".policybot")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in home")
+    lancedb_uri: str | None = Field(None, description="default: HOME/lancedb")
+    sources: list[SourceConfig] = Field(default_factory=list)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    log_level: str = "INFO"
+
+    @field_validator("sources")
+    @classmethod
+    def _unique(cls, v: list[Any]) -> list[Any]:
+        names = [s.name for s in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        return v
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'state.db').resolve()}"
+
+    @property
+    def lance_uri(self) -> str:
+        return self.lancedb_uri or str((self.home / "lancedb").resolve())
+
+    def source(self, name: str) -> Any:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"unknown source {name!r}; configured sources: {known}")
+
+
+_SOURCE_TYPES = {"directory": DirectorySourceConfig, "git": GitSourceConfig,
+                 "web": WebSourceConfig}
+
+
+def _allowed_keys(parts: tuple[Any, ...]) -> list[str]:
+    """Field names of the model that holds the last part of an error location."""
+    model: Any = Settings
+    for part in parts[:-1]:
+        if isinstance(part, int):
+            continue
+        if part in _SOURCE_TYPES:
+            model = _SOURCE_TYPES[part]
+            continue
+        field = model.model_fields.get(part)
+        ann = getattr(field, "annotation", None)
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else model
+    return sorted(model.model_fields)
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in err["loc"] if str(p) not in _SOURCE_TYPES)
+    loc = re.sub(r"\.(\d+)", r"[\1]", loc)
+    if err["type"] == "extra_forbidden":
+        return f"{loc}: unknown key; allowed keys: {', '.join(_allowed_keys(err['loc']))}"
+    got = err.get("input")
+    shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) else ""
+    return f"{loc}: {err['msg']}{shown}"
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from defaults, then the TOML file, then ``POLICYBOT_*`` variables."""
+    path = config_file or os.environ.get("POLICYBOT_CONFIG")
+    source_name = "environment"
+    if path:
+        path = Path(path)
+        source_name = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+    class _FromFile(Settings):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
+                                       dotenv_settings, file_secret_settings):
+            file = (TomlConfigSettingsSource(settings_cls, toml_file=path),) if path else ()
+            return (init_settings, env_settings, *file)
+
+    try:
+        return _FromFile(**overrides)
+    except ValidationError as exc:
+        lines = [_describe(e) for e in exc.errors()]
+        raise ConfigError(f"{source_name}: invalid configuration:\n  " + "\n  ".join(lines)
+                          + "\nSee the README's Configuration section for allowed keys.") \
+            from exc

@@ -1,0 +1,81 @@
+"""The data that flows through a sync: listed documents, raw bytes, parsed sections, chunks.
+
+Kept free of any I/O so that sources, parsers, the chunker and the store can each be
+tested on their own and agree on one vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """A document as a source lists it: where it is and which version it is at.
+
+    ``version`` is whatever the source can tell cheaply (git commit, mtime, ETag);
+    ``None`` means "unknown until fetched" (a web page without a sitemap date).
+    """
+
+    path: str
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """The bytes of one document plus what the source knows about it."""
+
+    path: str
+    version: str
+    content: bytes
+    media_type: str  # "markdown", "text", "html", "pdf", "docx"
+    url: str | None = None  # the document's own address, when the source has one
+
+
+@dataclass
+class Block:
+    """A paragraph, list item or table row: the smallest unit the chunker keeps whole."""
+
+    text: str
+    start_line: int
+    end_line: int
+
+
+@dataclass
+class Section:
+    """Text under one heading, with the heading path that leads to it."""
+
+    headings: list[str]
+    blocks: list[Block] = field(default_factory=list)
+    anchor: str | None = None  # fragment for a deep link (heading id, page number, ...)
+    level: int = 0  # depth of the last heading; 0 for text before any heading
+
+    @property
+    def path(self) -> str:
+        return " › ".join(self.headings)
+
+
+@dataclass
+class ParsedDocument:
+    """A document reduced to its title, metadata and heading-structured text."""
+
+    title: str
+    sections: list[Section]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    audience: list[str] | None = None  # None: not stated by the document
+    line_anchors: bool = False  # True when deep links may point at line ranges (plain text)
+
+
+@dataclass
+class Chunk:
+    """A piece of a document small enough for the embedding model, ready to embed."""
+
+    ordinal: int
+    section: str
+    text: str
+    embed_text: str  # what the model sees: heading context + text
+    start_line: int
+    end_line: int
+    anchor: str | None
+    tokens: int

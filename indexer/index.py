@@ -1,0 +1,107 @@
+"""PolicyIndex: the one object the CLI, the scheduler and the Slack app use to index.
+
+It wires settings to the store, the embedding model, the state database and the sources,
+loading the heavy parts (the model, LanceDB) only when first needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from indexer.chunking import Chunker
+from indexer.config import Settings
+from indexer.embedding import Embedder
+from indexer.lock import index_lock
+from indexer.progress import Progress
+from indexer.retrieval import Retriever
+from indexer.sources import Source, build_source
+from indexer.state import StateDB, utcnow
+from indexer.store import ChunkStore
+from indexer.sync import SourceReport, SourceSync, run_record
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncResult:
+    reports: list[SourceReport]
+    seconds: float
+
+    def total(self, key: str) -> int:
+        return sum(getattr(r, key) for r in self.reports)
+
+    def summary(self) -> dict[str, Any]:
+        keys = ("added", "updated", "unchanged", "deleted", "failed", "chunks_embedded")
+        out: dict[str, Any] = {k: self.total(k) for k in keys}
+        out["failed"] += sum(1 for r in self.reports if r.error)
+        out["seconds"] = round(self.seconds, 3)
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.error for r in self.reports)
+
+
+class PolicyIndex:
+    """Settings → sources, store, model, state. Cheap to build; heavy parts load lazily."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+
+    @cached_property
+    def store(self) -> ChunkStore:
+        return ChunkStore(self.settings.lance_uri, self.settings.index.table)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings.embedding)
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        return Chunker(self.embedder.model.tokenizer, self.settings.chunking,
+                       self.embedder.max_tokens)
+
+    @cached_property
+    def state(self) -> StateDB:
+        return StateDB(self.settings.db_url)
+
+    def source(self, name: str) -> Source:
+        return build_source(self.settings.source(name), self.settings.home / "cache")
+
+    def sync(self, names: list[str] | None = None, full: bool = False, trigger: str = "cli",
+             progress: Progress | None = None) -> SyncResult:
+        """Sync the named sources (all when None), one sync per index at a time."""
+        configs = [self.settings.source(n) for n in names] if names else self.settings.sources
+        progress = progress or Progress()
+        started = time.perf_counter()
+        reports = []
+        with index_lock(self.settings.home, self.settings.index.table,
+                        self.settings.index.lock_timeout_s):
+            self.store.refresh()
+            for config in configs:
+                began = utcnow()
+                source = build_source(config, self.settings.home / "cache")
+                try:
+                    report = SourceSync(self, source, full, progress).run()
+                finally:
+                    getattr(source, "close", lambda: None)()
+                    progress.close()
+                self.state.record_run(run_record(report, trigger, began), report.failures)
+                log.info("sync %s: %s added=%d updated=%d unchanged=%d deleted=%d failed=%d "
+                         "embedded=%d in %.1fs", report.source, report.status, report.added,
+                         report.updated, report.unchanged, report.deleted, report.failed,
+                         report.chunks_embedded, report.seconds)
+                reports.append(report)
+            if self.store.exists and any(r.added or r.updated or r.deleted for r in reports):
+                self.store.maintain(self.settings.index.vector_index_min_rows)
+        return SyncResult(reports, time.perf_counter() - started)
+
+    def retriever(self) -> Retriever:
+        """A retriever over the current index; IndexMissingError before the first sync."""
+        self.store.table  # noqa: B018 - fail early with "run policybot sync"
+        return Retriever(self.store, self.embedder, self.settings.retrieval)

@@ -1,0 +1,129 @@
+"""Markdown with optional YAML front matter → heading-structured sections.
+
+markdown-it-py gives block tokens with source line maps, so every block keeps the line
+range it came from, and heading anchors follow GitHub's slugs for deep links.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from indexer.documents import Block, ParsedDocument, RawDocument, Section
+from indexer.errors import ParseError
+from indexer.parsing.cleaning import TemplateCleaner
+from indexer.parsing.slug import Slugger
+from indexer.parsing.util import decode_text, stem_title
+
+_FRONT = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+_MD = MarkdownIt("commonmark").enable("table")
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """Front matter as a dict and the body with the front matter blanked (lines kept)."""
+    match = _FRONT.match(text)
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1) or "") or {}
+    except yaml.YAMLError as exc:
+        raise ParseError(f"front matter is not valid YAML: {exc}".splitlines()[0]) from exc
+    if not isinstance(meta, dict):
+        raise ParseError("front matter must be a mapping of keys to values")
+    body = "\n" * match.group(0).count("\n") + text[match.end():]
+    return meta, body
+
+
+def _inline_text(token: Token) -> str:
+    parts: list[str] = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(child.content)
+        elif child.type == "html_inline" and child.content.lower().startswith("<br"):
+            parts.append(" ")
+    return re.sub(r"\s+", " ", "".join(parts)).strip()
+
+
+def audience_of(meta: dict[str, Any]) -> list[str] | None:
+    """The ``audience`` front-matter key as a list, None when absent."""
+    value = meta.get("audience")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise ParseError("front matter 'audience' must be a list of names")
+    return [str(v) for v in value if str(v).strip()]
+
+
+def parse(raw: RawDocument, cleaner: TemplateCleaner | None = None) -> ParsedDocument:
+    meta, body = split_front_matter(decode_text(raw))
+    body = (cleaner or TemplateCleaner()).clean(body)
+    tokens = _MD.parse(body)
+    title = str(meta.get("title") or "").strip()
+    if not title:
+        h1 = next((tokens[i + 1] for i, t in enumerate(tokens)
+                   if t.type == "heading_open" and t.tag == "h1"), None)
+        title = _inline_text(h1) if h1 else stem_title(raw.path)
+
+    slugger = Slugger()
+    stack: list[tuple[int, str]] = []
+    sections = [Section(headings=[title])]
+    list_depth, row, row_map = [], [], None
+    container_map: list[int] | None = None
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open":
+            text = _inline_text(tokens[i + 1])
+            level = int(tok.tag[1])
+            stack = [(lv, tx) for lv, tx in stack if lv < level] + [(level, text)]
+            path = [tx for _, tx in stack]
+            if path and path[0].casefold() == title.casefold():
+                path = path[1:]
+            sections.append(Section(headings=[title, *path], anchor=slugger.slug(text),
+                                    level=level))
+        elif tok.type in ("bullet_list_open", "ordered_list_open"):
+            list_depth.append(tok.type)
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            list_depth.pop()
+        elif tok.type in ("paragraph_open", "list_item_open", "td_open", "th_open"):
+            container_map = tok.map or container_map
+            if tok.type == "list_item_open":
+                row_map = tok.map
+        elif tok.type == "tr_open":
+            row, row_map = [], tok.map
+        elif tok.type == "tr_close" and row:
+            _add(sections[-1], " | ".join(row), row_map)
+        elif tok.type == "inline" and tokens[i - 1].type != "heading_open":
+            text = _inline_text(tok)
+            if not text:
+                continue
+            if tokens[i - 1].type in ("td_open", "th_open"):
+                row.append(text)
+            elif list_depth:
+                _add(sections[-1], "- " + text, tok.map or row_map)
+            else:
+                _add(sections[-1], text, tok.map or container_map)
+        elif tok.type in ("fence", "code_block"):
+            _add(sections[-1], tok.content.strip(), tok.map)
+        elif tok.type == "html_block":
+            _add(sections[-1], re.sub(r"\s+", " ", _TAGS.sub(" ", tok.content)).strip(),
+                 tok.map)
+    kept = [s for s in sections if s.blocks]  # may be empty: a redirect or stub page
+    return ParsedDocument(title=title, sections=kept, metadata=meta,
+                          audience=audience_of(meta))
+
+
+def _add(section: Section, text: str, line_map: list[int] | None) -> None:
+    if not text:
+        return
+    start, end = (line_map[0] + 1, max(line_map[1], line_map[0] + 1)) if line_map else (0, 0)
+    section.blocks.append(Block(text=text, start_line=start, end_line=end))

@@ -1,0 +1,68 @@
+"""From a parsed, chunked document to the rows the chunk table stores."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from indexer.config import check_audience
+from indexer.documents import Chunk
+from indexer.errors import ParseError
+from indexer.sources.base import Source
+
+
+def sha(text: str | bytes, size: int = 32) -> str:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()[:size]
+
+
+def content_hash(model_id: str, embed_text: str) -> str:
+    """Same text under the same model → same hash → the stored vector is reused."""
+    return sha(f"{model_id}\n{embed_text}")
+
+
+def chunk_id(doc_id: str, section: str, ordinal: int) -> str:
+    return sha(f"{doc_id}\x00{section}\x00{ordinal}", 24)
+
+
+def effective_audience(source: Source, declared: list[str] | None) -> list[str]:
+    """A document can narrow its source's audience, never widen it (fail closed)."""
+    try:
+        declared = check_audience(declared) if declared else declared
+    except ValueError as exc:
+        raise ParseError(str(exc)) from exc
+    if not source.audience:
+        return sorted(set(declared or []))
+    if not declared:
+        return sorted(set(source.audience))
+    narrowed = sorted(set(declared) & set(source.audience))
+    if not narrowed:
+        raise ParseError(f"audience {declared} lies outside source audience {source.audience}")
+    return narrowed
+
+
+def build_rows(source: Source, path: str, version: str, doc_hash: str, title: str,
+               audience: list[str], chunks: list[Chunk], model_id: str,
+               now: datetime, line_anchors: bool = False) -> list[dict[str, Any]]:
+    """Rows without vectors; the sync fills ``vector`` from the store or the model."""
+    doc_id = f"{source.name}:{path}"
+    return [{
+        "chunk_id": chunk_id(doc_id, c.section, c.ordinal), "doc_id": doc_id,
+        "source": source.name, "path": path, "title": title, "section": c.section,
+        "url": source.link(path, version, _fragment(c, line_anchors)), "text": c.text,
+        "search_text": c.embed_text,
+        "vector": None, "content_hash": content_hash(model_id, c.embed_text),
+        "doc_hash": doc_hash, "doc_version": version, "updated_at": now,
+        "audience": audience, "start_line": c.start_line, "end_line": c.end_line,
+        "ordinal": c.ordinal,
+    } for c in chunks]
+
+
+def _fragment(chunk: Chunk, line_anchors: bool) -> str | None:
+    """Heading anchor where the format has one; a GitHub-style line range for plain text."""
+    if chunk.anchor:
+        return chunk.anchor
+    if line_anchors and chunk.start_line:
+        return f"L{chunk.start_line}-L{chunk.end_line}"
+    return None

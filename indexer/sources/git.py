@@ -1,0 +1,116 @@
+"""Documents in a git repository: the version of a file is the last commit that touched it.
+
+Uses the ``git`` command line (present wherever git repositories are), in a private
+clone under the PolicyBot home, so the source repository is never modified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from indexer.config import GitSourceConfig
+from indexer.documents import DocumentRef, RawDocument
+from indexer.errors import SourceError
+from indexer.sources.base import Source, matches, media_type_for
+
+log = logging.getLogger(__name__)
+_SCP_LIKE = re.compile(r"^[\w.-]+@([\w.-]+):(.+?)(?:\.git)?/?$")
+
+
+def web_view(repo: str) -> str | None:
+    """``https://host/org/repo`` for a remote URL (credentials dropped), None for a path."""
+    m = _SCP_LIKE.match(repo)
+    if m:
+        return f"https://{m.group(1)}/{m.group(2)}"
+    if repo.startswith(("https://", "http://")):
+        return re.sub(r"(\.git)?/?$", "", re.sub(r"//[^/@]+@", "//", repo))
+    return None
+
+
+class GitSource(Source):
+    """A branch of a repository, fetched into ``cache_dir`` and read at its tip."""
+
+    def __init__(self, config: GitSourceConfig, cache_dir: Path) -> None:
+        self.name = config.name
+        self.audience = config.audience
+        self.repo, self.branch = config.repo, config.branch
+        self.subdir = config.subdir.strip("/")
+        self.include, self.exclude = config.include, config.exclude
+        self.checkout = cache_dir / hashlib.sha256(self.repo.encode()).hexdigest()[:12]
+        view = web_view(self.repo)
+        self.url_template = config.url or (f"{view}/blob/{self.branch}/"
+                                           f"{self.subdir + '/' if self.subdir else ''}{{path}}"
+                                           if view else None)
+
+    def _git(self, *args: str, cwd: Path | None = None) -> str:
+        try:
+            out = subprocess.run(["git", *args], cwd=cwd or self.checkout, check=True,
+                                 capture_output=True, text=True, timeout=600,
+                                 env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+        except FileNotFoundError as exc:
+            raise SourceError("git is not installed; install git to use git sources") from exc
+        except subprocess.CalledProcessError as exc:
+            reason = (exc.stderr or "").strip().splitlines()[-1:] or ["failed"]
+            raise SourceError(f"source {self.name!r}: git {args[0]}: {reason[0]}") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise SourceError(f"source {self.name!r}: git {args[0]} timed out") from exc
+        return out.stdout
+
+    def _update(self) -> None:
+        """Fetch the branch into the private bare mirror (clone on first use)."""
+        if not (self.checkout / "HEAD").exists():
+            self.checkout.parent.mkdir(parents=True, exist_ok=True)
+            self._git("clone", "--bare", "--quiet", "--filter=blob:none", self.repo,
+                      str(self.checkout), cwd=self.checkout.parent)
+        self._git("fetch", "--quiet", "--prune", "origin",
+                  f"+refs/heads/{self.branch}:refs/heads/{self.branch}")
+
+    def list(self) -> Iterator[DocumentRef]:
+        self._update()
+        ref = f"refs/heads/{self.branch}"
+        spec = [self.subdir] if self.subdir else []
+        files = self._git("ls-tree", "-r", "--name-only", "-z", ref, "--", *spec).split("\0")
+        wanted = {}
+        for full in filter(None, files):
+            rel = full[len(self.subdir) + 1:] if self.subdir else full
+            if media_type_for(rel) and matches(rel, self.include, self.exclude):
+                wanted[full] = rel
+        for full, commit in self._last_commits(ref, spec, set(wanted)).items():
+            yield DocumentRef(wanted[full], commit)
+
+    def _last_commits(self, ref: str, spec: list[str], wanted: set[str]) -> dict[str, str]:
+        """Last commit touching each wanted file, in one walk of the history."""
+        found: dict[str, str] = {}
+        log_out = self._git("log", "--format=%x00%H", "--name-only", "--no-renames", ref,
+                            "--", *spec)
+        for entry in log_out.split("\0")[1:]:
+            commit, *names = entry.strip().splitlines()
+            for name in names:
+                if name in wanted and name not in found:
+                    found[name] = commit
+            if len(found) == len(wanted):
+                break
+        return found
+
+    def read(self, ref: DocumentRef, previous_version: str | None = None) -> RawDocument:
+        full = f"{self.subdir}/{ref.path}" if self.subdir else ref.path
+        try:
+            content = subprocess.run(["git", "show", f"refs/heads/{self.branch}:{full}"],
+                                     cwd=self.checkout, check=True, capture_output=True,
+                                     timeout=120).stdout
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise SourceError(f"cannot read {full} at {self.branch}") from exc
+        return RawDocument(ref.path, ref.version or "", content,
+                           media_type_for(ref.path) or "text")
+
+    def link(self, path: str, version: str, anchor: str | None = None) -> str:
+        if self.url_template:
+            return super().link(path, version, anchor)
+        return f"{Path(self.repo).resolve().as_uri()}/{path}" + (f"#{anchor}" if anchor else "")
+

@@ -1,0 +1,150 @@
+"""The LanceDB chunk table: schema, atomic per-document replacement, indexes, lookups.
+
+Each write is one LanceDB commit, so a reader sees a document either as it was or as it
+is now, never half-replaced. Nothing here decides *what* to write; that is the sync's job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+from lancedb.index import FTS
+
+from indexer.errors import IndexMissingError
+
+log = logging.getLogger(__name__)
+LOOKUP_BATCH = 500
+
+
+def quote(value: str) -> str:
+    """A SQL string literal for LanceDB filters."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def in_list(column: str, values: Iterable[str]) -> str:
+    return f"{column} IN ({', '.join(quote(v) for v in values)})"
+
+
+def chunk_schema(dimension: int) -> pa.Schema:
+    return pa.schema([
+        ("chunk_id", pa.string()), ("doc_id", pa.string()), ("source", pa.string()),
+        ("path", pa.string()), ("title", pa.string()), ("section", pa.string()),
+        ("url", pa.string()), ("text", pa.string()),
+        ("search_text", pa.string()),  # heading path + text: what BM25 sees
+        ("vector", pa.list_(pa.float32(), dimension)),
+        ("content_hash", pa.string()), ("doc_hash", pa.string()),
+        ("doc_version", pa.string()), ("updated_at", pa.timestamp("us", tz="UTC")),
+        ("audience", pa.list_(pa.string())), ("start_line", pa.int32()),
+        ("end_line", pa.int32()), ("ordinal", pa.int32()),
+    ])
+
+
+class ChunkStore:
+    """One LanceDB table of chunks."""
+
+    def __init__(self, uri: str, table: str = "chunks") -> None:
+        self.uri, self.table_name = uri, table
+        self.db = lancedb.connect(uri)
+        self._table: Any = None
+
+    @property
+    def exists(self) -> bool:
+        return self.table_name in self.db.table_names()
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            if not self.exists:
+                raise IndexMissingError("the index is empty: run `policybot sync` first")
+            self._table = self.db.open_table(self.table_name)
+        return self._table
+
+    def ensure_table(self, dimension: int) -> None:
+        if not self.exists:
+            self._table = self.db.create_table(self.table_name, schema=chunk_schema(dimension))
+            return
+        width = self.table.schema.field("vector").type.list_size
+        if width != dimension:
+            raise IndexMissingError(
+                f"the index holds {width}-dimensional vectors but the embedding model makes "
+                f"{dimension}: run `policybot sync --full` after deleting {self.uri}")
+
+    def refresh(self) -> None:
+        """See commits made since this handle was opened (by a sync in another process)."""
+        if self._table is not None:
+            self._table.checkout_latest()
+
+    # -- reads used by the sync ---------------------------------------------------------
+    def documents(self, source: str) -> dict[str, tuple[str, str]]:
+        """path → (doc_version, doc_hash) of every document indexed for ``source``."""
+        if not self.exists:
+            return {}
+        rows = (self.table.search().where(f"source = {quote(source)}")
+                .select(["path", "doc_version", "doc_hash"]).limit(None).to_arrow())
+        return {p: (v, h) for p, v, h in zip(rows["path"].to_pylist(),
+                                              rows["doc_version"].to_pylist(),
+                                              rows["doc_hash"].to_pylist(), strict=True)}
+
+    def vectors_for(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Existing vectors by content hash, so unchanged text is never embedded twice."""
+        found: dict[str, np.ndarray] = {}
+        if not self.exists or not hashes:
+            return found
+        unique = sorted(set(hashes))
+        for i in range(0, len(unique), LOOKUP_BATCH):
+            rows = (self.table.search().where(in_list("content_hash", unique[i:i + LOOKUP_BATCH]))
+                    .select(["content_hash", "vector"]).limit(None).to_arrow())
+            for h, v in zip(rows["content_hash"].to_pylist(),
+                            rows["vector"].to_numpy(zero_copy_only=False), strict=True):
+                found[h] = np.asarray(v, dtype=np.float32)
+        return found
+
+    # -- writes -------------------------------------------------------------------------
+    def replace_documents(self, doc_ids: Sequence[str], rows: list[dict[str, Any]]) -> None:
+        """Make ``doc_ids`` hold exactly ``rows``, in one commit."""
+        if not doc_ids:
+            return
+        where = in_list("doc_id", doc_ids)
+        if not rows:
+            self.table.delete(where)
+            return
+        data = pa.Table.from_pylist(rows, schema=self.table.schema)
+        (self.table.merge_insert("chunk_id").when_matched_update_all()
+         .when_not_matched_insert_all().when_not_matched_by_source_delete(where).execute(data))
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        for i in range(0, len(doc_ids), LOOKUP_BATCH):
+            self.table.delete(in_list("doc_id", doc_ids[i:i + LOOKUP_BATCH]))
+
+    def maintain(self, vector_index_min_rows: int) -> None:
+        """Bring the full-text index up to date, add a vector index once worth it, compact."""
+        table = self.table
+        indices = {i.name: i for i in table.list_indices()}
+        if "search_text_idx" not in indices:
+            table.create_index("search_text", config=FTS(), replace=True)
+        rows = table.count_rows()
+        if rows >= vector_index_min_rows and "vector_idx" not in indices:
+            log.info("creating a vector index over %d chunks", rows)
+            partitions = max(1, int(rows ** 0.5))
+            table.create_index(metric="cosine", vector_column_name="vector",
+                               num_partitions=partitions, num_sub_vectors=48,
+                               index_type="IVF_PQ")
+        table.optimize()
+
+    # -- status -------------------------------------------------------------------------
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """source → (documents, chunks)."""
+        if not self.exists:
+            return {}
+        rows = self.table.search().select(["source", "doc_id"]).limit(None).to_arrow()
+        out: dict[str, tuple[set[str], int]] = {}
+        for s, d in zip(rows["source"].to_pylist(), rows["doc_id"].to_pylist(), strict=True):
+            docs, n = out.get(s, (set(), 0))
+            docs.add(d)
+            out[s] = (docs, n + 1)
+        return {s: (len(d), n) for s, (d, n) in out.items()}
