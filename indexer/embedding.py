@@ -85,9 +85,10 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         show = sys.stderr.isatty() if progress is None else progress
-        vectors = self.model.encode(texts, batch_size=self.settings.batch_size,
-                                    normalize_embeddings=True, convert_to_numpy=True,
-                                    show_progress_bar=show and len(texts) > self.settings.batch_size)
+        batch = self.settings.batch_size
+        vectors = self.model.encode(texts, batch_size=batch, normalize_embeddings=True,
+                                    convert_to_numpy=True,
+                                    show_progress_bar=show and len(texts) > batch)
         return vectors.astype(np.float32, copy=False)
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.chunking import Chunker
 from indexer.documents import DocumentRef, RawDocument
 from indexer.errors import ParseError, PolicyBotError, SourceError
 from indexer.parsing import parse_document

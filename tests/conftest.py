@@ -1,0 +1,65 @@
+"""Shared fixtures: every test gets its own PolicyBot home; the real model loads once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SHARED_DATA = Path(os.environ.get("POLICYBOT_SHARED_DATA",
+                                  Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test with the reason."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs the shared data set at {path} (absent in a plain clone)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's own configuration or writes to ./.policybot."""
+    for key in list(os.environ):
+        if key.startswith("POLICYBOT_") and key != "POLICYBOT_SHARED_DATA":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("POLICYBOT_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Any:
+    from indexer.config import EmbeddingSettings
+    from indexer.embedding import Embedder
+
+    e = Embedder(EmbeddingSettings())
+    e.model  # noqa: B018 - load once for the whole session
+    return e
+
+
+@pytest.fixture
+def make_index(tmp_path: Path, embedder: Any) -> Callable[..., Any]:
+    """Build a PolicyIndex over ``sources`` in this test's home, sharing the loaded model."""
+    from indexer.config import load_settings
+    from indexer.index import PolicyIndex
+
+    def make(sources: list[dict[str, Any]], **overrides: Any) -> Any:
+        settings = load_settings(home=tmp_path / "home", sources=sources, **overrides)
+        index = PolicyIndex(settings)
+        index.embedder = embedder
+        return index
+
+    return make
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
