@@ -54,7 +54,7 @@ class ChunkStore:
 
     @property
     def exists(self) -> bool:
-        return self.table_name in self.db.table_names()
+        return self.table_name in self.db.list_tables().tables
 
     @property
     def table(self) -> Any:

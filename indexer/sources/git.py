@@ -21,11 +21,12 @@ from indexer.sources.base import Source, matches, media_type_for
 
 log = logging.getLogger(__name__)
 _SCP_LIKE = re.compile(r"^[\w.-]+@([\w.-]+):(.+?)(?:\.git)?/?$")
+_SSH_URL = re.compile(r"^(?:ssh|git|git\+ssh)://(?:[^/@]+@)?([\w.-]+)(?::\d+)?/(.+?)(?:\.git)?/?$")
 
 
 def web_view(repo: str) -> str | None:
     """``https://host/org/repo`` for a remote URL (credentials dropped), None for a path."""
-    m = _SCP_LIKE.match(repo)
+    m = _SCP_LIKE.match(repo) or _SSH_URL.match(repo)
     if m:
         return f"https://{m.group(1)}/{m.group(2)}"
     if repo.startswith(("https://", "http://")):
@@ -50,8 +51,10 @@ class GitSource(Source):
 
     def _git(self, *args: str, cwd: Path | None = None) -> str:
         try:
-            out = subprocess.run(["git", *args], cwd=cwd or self.checkout, check=True,
-                                 capture_output=True, text=True, timeout=600,
+            # quotePath off: log prints non-ASCII names as-is, as ls-tree -z does
+            out = subprocess.run(["git", "-c", "core.quotePath=false", *args],
+                                 cwd=cwd or self.checkout, check=True, capture_output=True,
+                                 encoding="utf-8", errors="replace", timeout=600,
                                  env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
         except FileNotFoundError as exc:
             raise SourceError("git is not installed; install git to use git sources") from exc
@@ -112,5 +115,6 @@ class GitSource(Source):
     def link(self, path: str, version: str, anchor: str | None = None) -> str:
         if self.url_template:
             return super().link(path, version, anchor)
-        return f"{Path(self.repo).resolve().as_uri()}/{path}" + (f"#{anchor}" if anchor else "")
+        full = f"{self.subdir}/{path}" if self.subdir else path
+        return f"{Path(self.repo).resolve().as_uri()}/{full}" + (f"#{anchor}" if anchor else "")
 

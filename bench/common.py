@@ -1,0 +1,154 @@
+"""Helpers shared by the benchmark scripts in this folder.
+
+The scripts are run as plain files (``.venv/bin/python bench/indexing.py``), so this module
+is imported as ``common`` from the script's own folder. Everything that would make two
+scripts disagree about *how* something is measured lives here: where the shared data is,
+how an index is built and warmed, how timings are summarised and where results go.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# Set before the model libraries import: no hub access, no tokenizer fork warnings.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+CORPORA = {  # source name → folder under shared/data/corpora
+    "tts-handbook": "18f-tts-handbook/pages",
+    "sourcegraph-handbook": "sourcegraph-handbook",
+}
+
+
+def shared_data() -> Path:
+    """The read-only data folder: ``POLICYBOT_SHARED_DATA`` or ``../shared/data``."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "data"
+    return Path(os.environ.get("POLICYBOT_SHARED_DATA", default))
+
+
+def require_data(*parts: str) -> Path:
+    """The data path, or exit 0: a plain clone has no data and that is not a failure."""
+    path = shared_data().joinpath(*parts)
+    if not path.exists():
+        print(f"skipped: ../shared/data not found ({path})")
+        sys.exit(0)
+    return path
+
+
+def setup_logging() -> None:
+    """Warnings only: the sync's per-source INFO lines would interleave with the tables."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("indexer", "lancedb", "sentence_transformers", "transformers"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def corpus_sources(root: Path) -> list[dict[str, Any]]:
+    """Directory-source configs for the two Markdown handbooks under ``root``."""
+    return [{"name": name, "type": "directory", "path": str(root / rel)}
+            for name, rel in CORPORA.items()]
+
+
+def make_index(home: Path, sources: list[dict[str, Any]], embedder: Any = None,
+               **overrides: Any) -> Any:
+    """A PolicyIndex in ``home`` with model and chunker loaded, so timings exclude them.
+
+    Passing an already-loaded ``embedder`` shares one model across indexes, as the
+    test-suite does; loading MiniLM again would cost seconds and change nothing measured.
+    """
+    from indexer.config import load_settings
+    from indexer.index import PolicyIndex
+
+    settings = load_settings(home=home, sources=sources, **overrides)
+    index = PolicyIndex(settings)
+    if embedder is not None:
+        index.embedder = embedder
+    index.embedder.model  # noqa: B018 - load outside any timed region
+    index.chunker  # noqa: B018
+    return index
+
+
+@contextmanager
+def timer() -> Iterator[list[float]]:
+    """``with timer() as t: ...`` then ``t[0]`` is the elapsed wall time in seconds."""
+    box: list[float] = []
+    start = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box.append(time.perf_counter() - start)
+
+
+def time_calls(fn: Callable[[Any], Any], args: Sequence[Any]) -> list[float]:
+    """Wall seconds of ``fn(a)`` for each ``a``, one at a time (latency, not throughput)."""
+    out = []
+    for a in args:
+        start = time.perf_counter()
+        fn(a)
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile: no interpolation, so p95 is a latency that really happened."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def latency_ms(seconds: Sequence[float]) -> dict[str, float]:
+    """Median and p95 in milliseconds: the mean would be dragged by a stray slow call."""
+    return {"n": len(seconds), "median_ms": round(statistics.median(seconds) * 1000, 2),
+            "p95_ms": round(percentile(seconds, 95) * 1000, 2)}
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on, load included: the box is shared with tests."""
+    import torch
+
+    return {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.is_available(), "python": platform.python_version(),
+            "platform": platform.platform(), "loadavg": [round(x, 2) for x in os.getloadavg()]}
+
+
+def load_now() -> float:
+    """1-minute load average, recorded next to each timed phase."""
+    return round(os.getloadavg()[0], 2)
+
+
+def write_results(name: str, data: dict[str, Any]) -> Path:
+    """Raw results as JSON in bench/results/ (gitignored), stamped with time and machine."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC)
+    payload = {"benchmark": name, "utc": stamp.isoformat(timespec="seconds"),
+               "machine": machine(), **data}
+    path = RESULTS / f"{name}-{stamp:%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    return path
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table; floats get 3 significant decimals at most."""
+    def cell(v: Any) -> str:
+        return f"{v:,.3f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
