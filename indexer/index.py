@@ -7,9 +7,9 @@ loading the heavy parts (the model, LanceDB) only when first needed.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from indexer.chunking import Chunker
@@ -49,26 +49,36 @@ class SyncResult:
 class PolicyIndex:
     """Settings → sources, store, model, state. Cheap to build; heavy parts load lazily."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        """``embedder`` lets several indexes (tests, the demo) share one loaded model."""
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
+        self._parts: dict[str, Any] = {"embedder": embedder} if embedder else {}
+        self._init_lock = threading.RLock()  # the bot's threads may race to load parts
 
-    @cached_property
+    def _once(self, name: str, factory: Any) -> Any:
+        with self._init_lock:
+            if name not in self._parts:
+                self._parts[name] = factory()
+            return self._parts[name]
+
+    @property
     def store(self) -> ChunkStore:
-        return ChunkStore(self.settings.lance_uri, self.settings.index.table)
+        return self._once("store", lambda: ChunkStore(self.settings.lance_uri,
+                                                      self.settings.index.table))
 
-    @cached_property
+    @property
     def embedder(self) -> Embedder:
-        return Embedder(self.settings.embedding)
+        return self._once("embedder", lambda: Embedder(self.settings.embedding))
 
-    @cached_property
+    @property
     def chunker(self) -> Chunker:
-        return Chunker(self.embedder.model.tokenizer, self.settings.chunking,
-                       self.embedder.max_tokens)
+        return self._once("chunker", lambda: Chunker(
+            self.embedder.model.tokenizer, self.settings.chunking, self.embedder.max_tokens))
 
-    @cached_property
+    @property
     def state(self) -> StateDB:
-        return StateDB(self.settings.db_url)
+        return self._once("state", lambda: StateDB(self.settings.db_url))
 
     def source(self, name: str) -> Source:
         return build_source(self.settings.source(name), self.settings.home / "cache")

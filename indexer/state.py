@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -106,8 +107,7 @@ class StateDB:
         with self.engine.connect() as conn:
             for row in conn.execute(select(sync_runs).order_by(desc(sync_runs.c.id))):
                 if row.source not in out:
-                    data = {k: v for k, v in row._mapping.items() if k != "id"}
-                    out[row.source] = RunRecord(**data)
+                    out[row.source] = _record(row)
         return out
 
     def runs(self, source: str | None = None) -> list[RunRecord]:
@@ -115,8 +115,7 @@ class StateDB:
         if source:
             query = query.where(sync_runs.c.source == source)
         with self.engine.connect() as conn:
-            return [RunRecord(**{k: v for k, v in r._mapping.items() if k != "id"})
-                    for r in conn.execute(query)]
+            return [_record(r) for r in conn.execute(query)]
 
     def failures(self, source: str) -> list[tuple[str, str]]:
         """Documents the latest run of ``source`` could not index."""
@@ -132,3 +131,12 @@ class StateDB:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _record(row: Any) -> RunRecord:
+    """A run as stored; SQLite drops the time zone, so UTC is put back."""
+    data = {k: v for k, v in row._mapping.items() if k != "id"}
+    for key in ("started_at", "finished_at"):
+        if data[key] is not None and data[key].tzinfo is None:
+            data[key] = data[key].replace(tzinfo=UTC)
+    return RunRecord(**data)

@@ -51,8 +51,7 @@ def make_index(tmp_path: Path, embedder: Any) -> Callable[..., Any]:
 
     def make(sources: list[dict[str, Any]], **overrides: Any) -> Any:
         settings = load_settings(home=tmp_path / "home", sources=sources, **overrides)
-        index = PolicyIndex(settings)
-        index.embedder = embedder
+        index = PolicyIndex(settings, embedder=embedder)
         return index
 
     return make

@@ -35,8 +35,7 @@ def index(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> PolicyInde
     settings = load_settings(home=home, sources=[
         sample_source("handbook"),
         {"name": "extra", "type": "directory", "path": str(extra)}])
-    idx = PolicyIndex(settings)
-    idx.embedder = embedder
+    idx = PolicyIndex(settings, embedder=embedder)
     result = idx.sync()
     assert result.ok and result.summary()["failed"] == 0
     return idx
@@ -128,7 +127,18 @@ def test_filter_rejects_injection() -> None:
 def test_search_before_any_sync_says_what_to_do(tmp_path: Path, embedder: Any) -> None:
     from indexer.errors import IndexMissingError
 
-    idx = PolicyIndex(load_settings(home=tmp_path / "empty"))
-    idx.embedder = embedder
+    idx = PolicyIndex(load_settings(home=tmp_path / "empty"), embedder=embedder)
     with pytest.raises(IndexMissingError, match="policybot sync"):
         idx.retriever()
+
+
+def test_sample_handbook_indexes_every_document_cleanly(index: PolicyIndex) -> None:
+    rows = index.store.table.search().where("source = 'handbook'").limit(None).to_list()
+    files = {p.relative_to(SAMPLE_DIR).as_posix() for p in SAMPLE_DIR.rglob("*") if p.is_file()}
+    assert {r["path"] for r in rows} == files and len(files) >= 20
+    assert {f.rsplit(".", 1)[1] for f in files} >= {"md", "html", "pdf", "docx", "txt"}
+    text = "\n".join(r["text"] for r in rows)
+    for chrome in ("Search the intranet", "All rights reserved", "Manage cookie settings"):
+        assert chrome not in text  # the HTML page's navigation and footer stay out
+    pdf = [r for r in rows if r["path"].endswith(".pdf")]
+    assert len({r["url"].split("#page=")[1] for r in pdf}) > 1  # links to several pages
