@@ -14,7 +14,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
 from indexer.errors import ConfigError
@@ -101,6 +108,16 @@ class WebSourceConfig(SourceBase):
     respect_robots: bool = True
     user_agent: str = "PolicyBot/0.1 (+https://github.com/policybot/policybot)"
     include: list[str] = Field(default_factory=lambda: ["*"])
+
+    @model_validator(mode="after")
+    def _seeds(self) -> WebSourceConfig:
+        seeds = [*self.urls, *([self.sitemap] if self.sitemap else [])]
+        if not seeds:
+            raise ValueError("a web source needs `urls` or a `sitemap`")
+        for url in seeds:
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return self
 
 
 SourceConfig = Annotated[

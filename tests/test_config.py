@@ -44,6 +44,8 @@ def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     (CONTRACT.replace("{path}", "{file}"), ["sources[0].url", "{path}, {version}"]),
     (CONTRACT + CONTRACT, ["repeated: handbook"]),
     ('[retrieval]\nk = 0\n', ["retrieval.k", "greater than or equal to 1"]),
+    ('[[sources]]\nname = "w"\ntype = "web"\n', ["sources[0]", "`urls` or a `sitemap`"]),
+    ('[[sources]]\nname = "w"\ntype = "web"\nurls = ["ftp://x/y"]\n', ["not an http(s) URL"]),
     ('[[sources]\nname="x"', ["not valid TOML"]),
 ])
 def test_bad_config_names_file_key_and_allowed(tmp_path: Path, body: str,

@@ -16,7 +16,7 @@ import pytest
 
 from indexer.config import WebSourceConfig
 from indexer.documents import DocumentRef, RawDocument
-from indexer.errors import ConfigError, SourceError
+from indexer.errors import SourceError
 from indexer.sources.web import WebSource
 
 LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
@@ -325,8 +325,3 @@ def test_read_many_never_exceeds_concurrency(site, make):
     assert isinstance(results[DocumentRef("p3.html")], SourceError)
     assert all(isinstance(results[r], RawDocument) for r in refs if r.path != "p3.html")
     assert 1 < site.max_in_flight <= 2
-
-
-def test_config_without_pages_is_rejected():
-    with pytest.raises(ConfigError, match="urls or a sitemap"):
-        WebSource(WebSourceConfig(name="intranet", type="web"))

@@ -17,7 +17,7 @@ import httpx
 
 from indexer.config import WebSourceConfig
 from indexer.documents import DocumentRef, RawDocument
-from indexer.errors import ConfigError, SourceError
+from indexer.errors import SourceError
 from indexer.sources.base import Source, matches
 from indexer.sources.web_discovery import (
     RobotsRules,
@@ -37,13 +37,7 @@ class WebSource(Source):
     """Pages listed by ``urls`` and ``sitemap``; paths are relative to the first one's host."""
 
     def __init__(self, config: WebSourceConfig) -> None:
-        seeds = [*config.urls, *([config.sitemap] if config.sitemap else [])]
-        if not seeds:
-            raise ConfigError(f"source {config.name!r}: a web source needs urls or a sitemap")
-        for url in seeds:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigError(f"source {config.name!r}: {url!r} is not an http(s) URL")
+        seeds = [*config.urls, *([config.sitemap] if config.sitemap else [])]  # validated
         self.config = config
         self.name = config.name
         self.audience = list(config.audience)
