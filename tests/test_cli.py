@@ -69,7 +69,7 @@ def test_search_json_contract(synced: tuple[Path, dict]) -> None:
     assert hits[0]["path"] == "leave.md" and hits[0]["source"] == "handbook"
     assert hits[0]["url"] == "https://github.com/org/handbook/blob/main/leave.md#annual-leave"
     assert all(h["path"] != "secret.md" for h in hits)
-    managers = json.loads(run("search", "salary band review", "--audience", "managers",
+    managers = json.loads(run("search", "salary band review", "--audience", "hr,managers",
                               "--json", config=config).stdout)
     assert managers[0]["path"] == "secret.md"
 

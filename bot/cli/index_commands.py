@@ -34,7 +34,8 @@ def sync(app: Any, sources: tuple[str, ...], full: bool, as_json: bool) -> None:
 @click.command()
 @click.argument("question", required=False)
 @click.option("-k", "k", type=click.IntRange(1, 100), help="Number of passages.")
-@click.option("--audience", "audiences", multiple=True, help="Caller's audience (repeatable).")
+@click.option("--audience", "audiences", multiple=True,
+              help="Caller's audience; repeat or comma-separate. Default: public only.")
 @click.option("--source", "sources", multiple=True, help="Search only this source.")
 @click.option("--batch", type=click.File("r"), help="JSONL file of {id, question} lines.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -46,7 +47,7 @@ def search(app: Any, question: str | None, k: int | None, audiences: tuple[str, 
         raise click.UsageError("give a QUESTION or --batch FILE (not both)")
     index = app.index()
     retriever = index.retriever()
-    opts = {"k": k, "audiences": list(audiences) or None, "sources": list(sources) or None}
+    opts = {"k": k, "audiences": _split(audiences), "sources": _split(sources)}
     if batch is None:
         if not question.strip():
             raise click.UsageError("the question is empty")
@@ -68,6 +69,12 @@ def search(app: Any, question: str | None, k: int | None, audiences: tuple[str, 
         results = retriever.search(text, **opts) if text.strip() else []
         click.echo(json.dumps({"id": qid, "results": [p.public_dict() for p in results]},
                               ensure_ascii=False))
+
+
+def _split(values: tuple[str, ...]) -> list[str] | None:
+    """Repeated flags and comma lists both work: ``--audience a --audience b,c``."""
+    out = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    return out or None
 
 
 @click.command()
