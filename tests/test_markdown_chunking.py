@@ -56,9 +56,9 @@ def test_front_matter_and_template_tags() -> None:
     per_diem = doc.sections[-1]
     assert per_diem.path == "Travel › Per diem" and per_diem.anchor == "per-diem"
     assert [b.text for b in per_diem.blocks] == [
-        "City | Rate", "Lisbon | EUR 60", "- Keep receipts", "- Submit in 30 days"]
+        "City: Lisbon; Rate: EUR 60", "- Keep receipts", "- Submit in 30 days"]
     # line numbers survive the removed front matter and comment block
-    assert per_diem.blocks[1].start_line == TEMPLATED.splitlines().index("| Lisbon | EUR 60 |") + 1
+    assert per_diem.blocks[0].start_line == TEMPLATED.splitlines().index("| Lisbon | EUR 60 |") + 1
 
 
 def test_cleaning_is_configurable() -> None:

@@ -20,7 +20,7 @@ from docx.text.paragraph import Paragraph
 from indexer.documents import ParsedDocument, RawDocument
 from indexer.errors import ParseError
 from indexer.parsing.outline import Outline, collapse, same_text, wrap_errors
-from indexer.parsing.util import stem_title
+from indexer.parsing.util import stem_title, table_row
 
 _HEADING = re.compile(r"^heading\s*([1-9])$", re.I)
 TITLE_LEVEL = 0
@@ -77,13 +77,19 @@ def body_items(doc: Document) -> Iterator[Paragraph | Table]:
 
 
 def _rows(table: Table) -> Iterator[str]:
-    for row in table.rows:
+    """Rows keyed by the first (header) row, so each reads on its own."""
+    header: list[str] = []
+    for index, row in enumerate(table.rows):
         cells, seen = [], set()
         for cell in row.cells:  # merged cells repeat; keep each once
             if id(cell._tc) not in seen:
                 seen.add(id(cell._tc))
                 cells.append(collapse(cell.text))
-        yield " | ".join(cells) if any(cells) else ""
+        if index == 0 and len(table.rows) > 1:
+            header = cells
+            yield ""
+            continue
+        yield table_row(header, cells) if any(cells) else ""
 
 
 def _title(doc: Document, items: list[Paragraph | Table], path: str) -> str:

@@ -13,7 +13,7 @@ from indexer.documents import ParsedDocument, RawDocument
 from indexer.parsing.html_content import attach_source_lines, content_root, strip_chrome
 from indexer.parsing.outline import Outline, collapse, wrap_errors
 from indexer.parsing.slug import Slugger
-from indexer.parsing.util import stem_title
+from indexer.parsing.util import stem_title, table_row
 
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "blockquote", "dd", "dt", "figcaption", "caption"}
@@ -45,6 +45,7 @@ class _Walker:
         self.buffer: list[str] = []
         self.start = 1
         self.prefix = ""
+        self.header: list[str] = []  # the current table's header cells
 
     def _enter(self, tag: Tag) -> int:
         if tag.sourceline:
@@ -82,14 +83,20 @@ class _Walker:
         elif name in ("tr", "pre"):
             self.flush()
             if name == "tr":
-                cells = [text_of(c) for c in tag.find_all(["td", "th"], recursive=False)]
-                text = " | ".join(cells) if any(cells) else ""
+                tags = tag.find_all(["td", "th"], recursive=False)
+                cells = [text_of(c) for c in tags]
+                if tags and all(c.name == "th" for c in tags):
+                    self.header, text = cells, ""  # rows below are keyed by it
+                else:
+                    text = table_row(self.header, cells) if any(cells) else ""
             else:
                 text = tag.get_text().strip("\n").rstrip()
             self.outline.add(text, line, min(line + tag.get_text().strip().count("\n"),
                                              self.total))
         else:  # paragraphs, list items, and containers alike end the running text
             self.flush()
+            if name == "table":
+                self.header = []
             if name == "li":
                 self.prefix = "- "
             self.walk(tag)

@@ -17,7 +17,7 @@ from indexer.documents import Block, ParsedDocument, RawDocument, Section
 from indexer.errors import ParseError
 from indexer.parsing.cleaning import TemplateCleaner
 from indexer.parsing.slug import Slugger
-from indexer.parsing.util import decode_text, stem_title
+from indexer.parsing.util import decode_text, stem_title, table_row
 
 _FRONT = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _MD = MarkdownIt("commonmark").enable("table")
@@ -78,7 +78,8 @@ def parse(raw: RawDocument, cleaner: TemplateCleaner | None = None) -> ParsedDoc
     slugger = Slugger()
     stack: list[tuple[int, str]] = []
     sections = [Section(headings=[title])]
-    list_depth, row, row_map = [], [], None
+    list_depth, row, row_map, header = [], [], None, []
+    in_head = False
     container_map: list[int] | None = None
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open":
@@ -98,10 +99,15 @@ def parse(raw: RawDocument, cleaner: TemplateCleaner | None = None) -> ParsedDoc
             container_map = tok.map or container_map
             if tok.type == "list_item_open":
                 row_map = tok.map
+        elif tok.type in ("thead_open", "thead_close"):
+            in_head = tok.type == "thead_open"
         elif tok.type == "tr_open":
             row, row_map = [], tok.map
         elif tok.type == "tr_close" and row:
-            _add(sections[-1], " | ".join(row), row_map)
+            if in_head:
+                header = row
+            else:
+                _add(sections[-1], table_row(header, row), row_map)
         elif tok.type == "inline" and tokens[i - 1].type != "heading_open":
             text = _inline_text(tok)
             if not text:

@@ -25,3 +25,13 @@ def stem_title(path: str) -> str:
     """A readable title from a file name: ``parental-leave.md`` → ``Parental leave``."""
     stem = PurePosixPath(path).stem.replace("-", " ").replace("_", " ").strip()
     return stem[:1].upper() + stem[1:] if stem else path
+
+
+def table_row(header: list[str], cells: list[str]) -> str:
+    """A table row that reads on its own: ``Entity: Portugal; Allowance: 25 days``.
+
+    A bare ``Portugal | 25 days`` means nothing to a search engine or a reader once the
+    header row is in another chunk."""
+    if len(header) != len(cells):
+        return " | ".join(cells)
+    return "; ".join(f"{h}: {c}" if h else c for h, c in zip(header, cells, strict=True) if c)
