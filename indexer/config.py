@@ -198,9 +198,9 @@ _SOURCE_TYPES = {"directory": DirectorySourceConfig, "git": GitSourceConfig,
                  "web": WebSourceConfig}
 
 
-def _allowed_keys(parts: tuple[Any, ...]) -> list[str]:
+def _allowed_keys(parts: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
     """Field names of the model that holds the last part of an error location."""
-    model: Any = Settings
+    model: Any = root
     for part in parts[:-1]:
         if isinstance(part, int):
             continue
@@ -213,18 +213,22 @@ def _allowed_keys(parts: tuple[Any, ...]) -> list[str]:
     return sorted(model.model_fields)
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: dict[str, Any], root: type[BaseModel]) -> str:
     loc = ".".join(str(p) for p in err["loc"] if str(p) not in _SOURCE_TYPES)
     loc = re.sub(r"\.(\d+)", r"[\1]", loc)
     if err["type"] == "extra_forbidden":
-        return f"{loc}: unknown key; allowed keys: {', '.join(_allowed_keys(err['loc']))}"
+        return f"{loc}: unknown key; allowed keys: {', '.join(_allowed_keys(err['loc'], root))}"
     got = err.get("input")
     shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) else ""
     return f"{loc}: {err['msg']}{shown}"
 
 
-def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
-    """Settings from defaults, then the TOML file, then ``POLICYBOT_*`` variables."""
+def load_settings(config_file: str | Path | None = None, settings_cls: type[Settings] = Settings,
+                  **overrides: Any) -> Any:
+    """Settings from defaults, then the TOML file, then ``POLICYBOT_*`` variables.
+
+    ``settings_cls`` lets the application add its own sections (the generator, Slack)
+    to the indexer's without the indexer knowing about them."""
     path = config_file or os.environ.get("POLICYBOT_CONFIG")
     source_name = "environment"
     if path:
@@ -237,7 +241,7 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
-    class _FromFile(Settings):
+    class _FromFile(settings_cls):  # type: ignore[valid-type,misc]
         @classmethod
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
                                        dotenv_settings, file_secret_settings):
@@ -247,7 +251,7 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     try:
         return _FromFile(**overrides)
     except ValidationError as exc:
-        lines = [_describe(e) for e in exc.errors()]
+        lines = [_describe(e, settings_cls) for e in exc.errors()]
         raise ConfigError(f"{source_name}: invalid configuration:\n  " + "\n  ".join(lines)
                           + "\nSee the README's Configuration section for allowed keys.") \
             from exc

@@ -91,14 +91,15 @@ class Retriever:
         vec = self.embedder.embed_query(query)
         rows = (self.store.table.search(vec, vector_column_name="vector")
                 .distance_type("cosine").where(where, prefilter=True).limit(n)
-                .select(COLUMNS).to_list())
+                .select([*COLUMNS, "_distance"]).to_list())
         return [_passage(r, vector_score=1.0 - float(r["_distance"])) for r in rows]
 
     def _bm25(self, query: str, where: str, n: int) -> list[Passage]:
         try:
             rows = (self.store.table.search(query, query_type="fts",
                                             fts_columns="search_text")
-                    .where(where, prefilter=True).limit(n).select(COLUMNS).to_list())
+                    .where(where, prefilter=True).limit(n).select([*COLUMNS, "_score"])
+                    .to_list())
         except Exception as exc:  # malformed query syntax: vector results still stand
             log.warning("full-text search failed for %r: %s", query[:80], exc)
             return []

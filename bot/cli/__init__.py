@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from indexer.config import Settings, load_settings
+from bot.settings import AppSettings, load_app_settings
 from indexer.errors import ConfigError, PolicyBotError
+from model.validation import QuestionError
 
 
 class AppContext:
@@ -18,12 +19,12 @@ class AppContext:
 
     def __init__(self, config: Path | None) -> None:
         self.config = config
-        self._settings: Settings | None = None
+        self._settings: AppSettings | None = None
 
     @property
-    def settings(self) -> Settings:
+    def settings(self) -> AppSettings:
         if self._settings is None:
-            self._settings = load_settings(self.config)
+            self._settings = load_app_settings(self.config)
             logging.getLogger().setLevel(self._settings.log_level.upper())
         return self._settings
 
@@ -42,9 +43,21 @@ class Group(click.Group):
         except ConfigError as exc:
             click.secho(f"configuration error: {exc}", fg="red", err=True)
             sys.exit(2)
-        except PolicyBotError as exc:
+        except (PolicyBotError, QuestionError) as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(1)
+
+
+def _set_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.find_object(AppContext).config = value
+
+
+def config_option(command: Any) -> Any:
+    """``--config`` accepted after the sub-command too: ``policybot eval qa.jsonl --config f``."""
+    return click.option("--config", type=click.Path(path_type=Path), expose_value=False,
+                        callback=_set_config, is_eager=True,
+                        help="TOML configuration file.")(command)
 
 
 @click.group(cls=Group)
@@ -63,10 +76,10 @@ def main(ctx: click.Context, config: Path | None, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from bot.cli import index_commands
+    from bot.cli import answer_commands, index_commands
 
-    for command in index_commands.COMMANDS:
-        main.add_command(command)
+    for command in index_commands.COMMANDS + answer_commands.COMMANDS:
+        main.add_command(config_option(command))
 
 
 _register()

@@ -112,16 +112,19 @@ def scheduler(app: Any) -> None:
 @click.pass_obj
 def demo(app: Any, question: str) -> None:
     """Index the bundled sample handbook (in HOME/demo) and answer QUESTION."""
-    from indexer.config import load_settings
+    from bot.answering import build_answerer
+    from bot.cli import render_answer
+    from bot.settings import load_app_settings
     from indexer.index import PolicyIndex
     from indexer.sample import sample_source
 
-    base = app.settings
-    settings = load_settings(app.config, home=base.home / "demo", database_url=None,
-                             lancedb_uri=None, sources=[sample_source()])
+    settings = load_app_settings(app.config, home=app.settings.home / "demo",
+                                 database_url=None, lancedb_uri=None,
+                                 sources=[sample_source()])
     index = PolicyIndex(settings)
     render.sync_result(index.sync())
-    render.passages(question, index.retriever().search(question, k=3))
+    click.secho(f"\nQ: {question}\n", bold=True)
+    render_answer.answer(build_answerer(settings, index).answer(question))
 
 
 COMMANDS = [sync, search, status, scheduler, demo]

@@ -1,0 +1,70 @@
+"""Wires the index and a generator into an Answerer, from settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.settings import AppSettings, GeneratorSettings
+from indexer.errors import ConfigError
+from model.answerer import Answerer, AnswerPolicy, Asker
+from model.generators.base import Generator
+from model.generators.extractive import ExtractiveGenerator
+from model.passages import NumberedPassage
+from model.support import SupportChecker
+
+
+def numbered(passages: list[Any]) -> list[NumberedPassage]:
+    """Retrieval results as the numbered passages a generator sees."""
+    return [NumberedPassage(n=i, doc_id=p.doc_id, title=p.title, section=p.section,
+                            text=p.text, url=p.url, source=p.source, path=p.path,
+                            doc_version=p.doc_version, chunk_id=p.chunk_id,
+                            context_before=p.context_before, context_after=p.context_after,
+                            similarity=p.vector_score)
+            for i, p in enumerate(passages, start=1)]
+
+
+def build_generator(cfg: GeneratorSettings, extractive: ExtractiveGenerator) -> Generator:
+    if cfg.backend == "extractive":
+        return extractive
+    if cfg.backend == "openai":
+        if not cfg.base_url or not cfg.model:
+            raise ConfigError("generator.backend = 'openai' needs generator.base_url "
+                              "(e.g. http://localhost:8000/v1) and generator.model")
+        from model.generators.openai_http import OpenAICompatibleGenerator
+
+        try:
+            return OpenAICompatibleGenerator(
+                cfg.base_url, cfg.model,
+                api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
+                timeout_s=cfg.timeout_s, connect_timeout_s=cfg.connect_timeout_s,
+                max_retries=cfg.max_retries, options=cfg.options,
+                context_tokens=cfg.context_tokens)
+        except ValueError as exc:
+            raise ConfigError(f"generator.options: {exc}") from exc
+    if not cfg.model_path:
+        raise ConfigError("generator.backend = 'local' needs generator.model_path")
+    from model.generators.local import LocalTransformersGenerator
+
+    return LocalTransformersGenerator(cfg.model_path, cfg.adapter_path, device=cfg.device)
+
+
+def build_answerer(settings: AppSettings, index: Any) -> Answerer:
+    """An Answerer over ``index``; IndexMissingError when nothing was synced yet."""
+    retriever = index.retriever()
+    embedder = index.embedder
+
+    def embed(texts: list[str]) -> Any:
+        return embedder.embed(texts, progress=False)
+
+    def retrieve(query: str, asker: Asker) -> list[NumberedPassage]:
+        found = retriever.search(query, k=settings.answer.passages,
+                                 audiences=list(asker.audiences) or None,
+                                 sources=list(asker.sources) if asker.sources else None)
+        return numbered(found)
+
+    cfg = settings.answer
+    extractive = ExtractiveGenerator(embed, max_sentences=cfg.max_sentences,
+                                     max_words=cfg.max_words)
+    return Answerer(retrieve, build_generator(settings.generator, extractive), extractive,
+                    SupportChecker(embed, threshold=cfg.support_threshold),
+                    AnswerPolicy(min_similarity=cfg.min_similarity))

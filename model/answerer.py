@@ -1,0 +1,119 @@
+"""The Answerer: question + asker → retrieve → abstain? → generate → cite → Answer.
+
+Slack-free, so the CLI, the Slack app and the evaluation all get the same answers.
+Retrieval is passed in as a function, which keeps ``model`` free of any index code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from model.answer import Answer
+from model.citations import related, resolve
+from model.followup import retrieval_query
+from model.generators.base import Generator, GeneratorError, GeneratorUnavailable
+from model.generators.extractive import ExtractiveGenerator
+from model.passages import NumberedPassage, Turn
+from model.prompts import NO_ANSWER
+from model.support import SupportChecker, cited_passages
+from model.validation import clean_question
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asks: decides which documents may be used (audiences) and where (sources)."""
+
+    audiences: tuple[str, ...] = ()
+    sources: tuple[str, ...] | None = None
+    user_id: str = ""
+
+
+Retrieve = Callable[[str, Asker], list[NumberedPassage]]
+
+
+@dataclass
+class AnswerPolicy:
+    """Thresholds, tuned on the dev half of the evaluation set (docs/benchmarks.md)."""
+
+    min_similarity: float = 0.40  # best passage cosine below this: the policies don't cover it
+    related_limit: int = 3
+    notes: list[str] = field(default_factory=list)
+
+
+class Answerer:
+    def __init__(self, retrieve: Retrieve, generator: Generator, extractive: ExtractiveGenerator,
+                 support: SupportChecker, policy: AnswerPolicy | None = None) -> None:
+        self.retrieve, self.generator, self.extractive = retrieve, generator, extractive
+        self.support, self.policy = support, policy or AnswerPolicy()
+
+    def answer(self, question: str, asker: Asker = Asker(), history: Sequence[Turn] = (),
+               on_text: Callable[[str], None] | None = None) -> Answer:
+        """The full Answer; ``on_text`` sees the raw text grow while a generator streams."""
+        started = time.perf_counter()
+        question, notes = clean_question(question)
+        query = retrieval_query(question, history)  # self-contained, for follow-ups
+        passages = self.retrieve(query, asker)
+        retrieved = time.perf_counter()
+        result = Answer(question=question, text="", notes=notes)
+        best = max((p.similarity or 0.0 for p in passages), default=0.0)
+        if best < self.policy.min_similarity:
+            result.abstained = True
+            result.text = NO_ANSWER
+            result.related = related(passages, self.policy.related_limit)
+        else:
+            self._generate(result, query, passages, history, on_text)
+        done = time.perf_counter()
+        result.timings_ms = {"retrieve": (retrieved - started) * 1000,
+                             "generate": (done - retrieved) * 1000,
+                             "total": (done - started) * 1000}
+        return result
+
+    def _generate(self, result: Answer, question: str, passages: list[NumberedPassage],
+                  history: Sequence[Turn], on_text: Callable[[str], None] | None) -> None:
+        generator = self.generator
+        try:
+            raw = "".join(_tee(generator.generate(question, passages, history), on_text))
+        except (GeneratorUnavailable, GeneratorError) as exc:
+            log.warning("%s generator failed, answering extractively: %s", generator.name, exc)
+            result.notes.append("The language model is unavailable right now, so this answer "
+                                "quotes the policies directly.")
+            generator = self.extractive
+            raw = "".join(generator.generate(question, passages, history))
+        resolved = resolve(raw, passages)
+        if generator.uses_llm and not resolved.citations:
+            if NO_ANSWER.lower().rstrip(".") in raw.lower():
+                result.abstained, result.text = True, NO_ANSWER
+                result.related = related(passages, self.policy.related_limit)
+                result.generator = generator.name
+                return
+            log.info("LLM answer had no valid citation; using the extractive answer")
+            result.notes.append("The model's answer could not be tied to the sources, so this "
+                                "answer quotes the policies directly.")
+            generator = self.extractive
+            resolved = resolve("".join(generator.generate(question, passages, history)),
+                               passages)
+        if resolved.dropped:
+            log.info("dropped citations to passages never given: %s", resolved.dropped)
+        result.generator = generator.name
+        result.text, result.sentences = resolved.text, resolved.sentences
+        result.citations = resolved.citations
+        result.grounded = bool(resolved.citations)
+        if generator.uses_llm:
+            numbering = {c.doc_id: c.n for c in resolved.citations}
+            self.support.check(result.sentences, cited_passages(numbering, passages))
+        if not result.grounded:
+            result.related = related(passages, self.policy.related_limit)
+
+
+def _tee(pieces: Iterator[str], on_text: Callable[[str], None] | None) -> Iterator[str]:
+    text = ""
+    for piece in pieces:
+        text += piece
+        if on_text is not None:
+            on_text(text)
+        yield piece

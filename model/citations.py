@@ -1,0 +1,128 @@
+"""Citation discipline, enforced after generation whatever the generator did.
+
+Only passages the generator was given can be cited; unknown numbers are dropped;
+several passages of one document become one citation; citations are renumbered by first
+use; every quote is a verbatim span of a cited passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from model.answer import AnswerSentence, Citation
+from model.passages import NumberedPassage
+from model.text import sentences, terms
+
+MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_END = re.compile(r"[.!?](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s|$)")
+MAX_QUOTE_CHARS = 300
+
+
+@dataclass
+class Resolved:
+    text: str
+    sentences: list[AnswerSentence]
+    citations: list[Citation]
+    dropped: list[int]  # marker numbers that named no given passage
+
+
+def split_marked(text: str) -> list[tuple[str, list[int]]]:
+    """Sentences with the marker numbers attached to each (markers removed)."""
+    parts, start = [], 0
+    for m in _END.finditer(text):
+        parts.append(text[start:m.end()])
+        start = m.end()
+    parts.append(text[start:])
+    out = []
+    for part in parts:
+        numbers = [int(x) for m in MARKER.finditer(part) for x in re.split(r"[,;]", m.group(1))]
+        clean = re.sub(r"\s+([.!?,;:])", r"\1", MARKER.sub("", part))
+        clean = " ".join(clean.split())
+        if clean:
+            out.append((clean, numbers))
+    return out
+
+
+def resolve(text: str, passages: Sequence[NumberedPassage]) -> Resolved:
+    """Validate, merge and renumber the markers of ``text`` against ``passages``."""
+    given = {p.n: p for p in passages}
+    marked = split_marked(text)
+    canonical: dict[str, int] = {}  # doc_id → first passage number cited for it
+    order: list[str] = []
+    dropped: list[int] = []
+    for _, numbers in marked:
+        for n in numbers:
+            if n not in given:
+                dropped.append(n)
+                continue
+            doc = given[n].doc_id
+            if doc not in canonical:
+                canonical[doc] = n
+                order.append(doc)
+    new_number = {doc: i for i, doc in enumerate(order, start=1)}
+    out_sentences, pieces = [], []
+    cited_by: dict[str, list[str]] = {doc: [] for doc in order}
+    used: dict[str, set[int]] = {doc: set() for doc in order}
+    for clean, numbers in marked:
+        docs = []
+        for n in numbers:
+            if n in given and given[n].doc_id not in docs:
+                docs.append(given[n].doc_id)
+                used[given[n].doc_id].add(n)
+        nums = [new_number[d] for d in docs]
+        for d in docs:
+            cited_by[d].append(clean)
+        out_sentences.append(AnswerSentence(clean, nums))
+        pieces.append(_with_markers(clean, nums))
+    citations = [_citation(new_number[doc], [given[n] for n in sorted(used[doc])],
+                           cited_by[doc]) for doc in order]
+    return Resolved(" ".join(pieces), out_sentences, citations, dropped)
+
+
+def _with_markers(sentence: str, numbers: list[int]) -> str:
+    if not numbers:
+        return sentence
+    marks = "".join(f"[{n}]" for n in numbers)
+    if sentence[-1:] in ".!?":
+        return f"{sentence[:-1]} {marks}{sentence[-1]}"
+    return f"{sentence} {marks}"
+
+
+def best_quote(passages: Sequence[NumberedPassage], claims: Sequence[str]) -> str:
+    """The passage sentence that best matches the claims citing it, verbatim."""
+    claim_terms = terms(" ".join(claims))
+    best, best_score = "", -1.0
+    for p in passages:
+        for s in sentences(p.window):
+            score = len(claim_terms & terms(s)) + (0.5 if any(c.rstrip(".") in s
+                                                               for c in claims) else 0)
+            if score > best_score:
+                best, best_score = s, score
+    if len(best) > MAX_QUOTE_CHARS:
+        cut = best.rfind(" ", 0, MAX_QUOTE_CHARS)
+        best = best[: cut if cut > 0 else MAX_QUOTE_CHARS]
+    return best
+
+
+def _citation(n: int, passages: list[NumberedPassage], claims: list[str]) -> Citation:
+    first = passages[0]
+    return Citation(n=n, title=first.title, url=first.url, source=first.source,
+                    path=first.path, section=first.section, quote=best_quote(passages, claims),
+                    doc_version=first.doc_version, doc_id=first.doc_id)
+
+
+def related(passages: Sequence[NumberedPassage], limit: int = 3) -> list[Citation]:
+    """The nearest documents, for "might be related" when the bot abstains (no quotes)."""
+    out: list[Citation] = []
+    seen: set[str] = set()
+    for p in passages:
+        if p.doc_id in seen:
+            continue
+        seen.add(p.doc_id)
+        out.append(Citation(len(out) + 1, p.title, p.url, p.source, p.path, p.section, "",
+                            p.doc_version, p.doc_id))
+        if len(out) == limit:
+            break
+    return out

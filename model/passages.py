@@ -1,0 +1,42 @@
+"""What a generator is given: numbered passages, and the conversation so far.
+
+``model`` knows nothing of LanceDB or Slack: callers turn their own retrieval results
+into :class:`NumberedPassage` objects, numbered from 1 in the order shown to the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NumberedPassage:
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    url: str = ""
+    source: str = ""
+    path: str = ""
+    doc_version: str = ""
+    chunk_id: str = ""
+    context_before: str = ""  # the neighbouring text of a split section, for reading only
+    context_after: str = ""
+    similarity: float | None = None  # cosine similarity to the question, when known
+
+    @property
+    def window(self) -> str:
+        """The chunk with its neighbours: what may be read, quoted and cited as this passage.
+
+        A section split across chunks is one passage of one document; the neighbours are
+        only ever attached from the same section."""
+        return "\n".join(t for t in (self.context_before, self.text, self.context_after) if t)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange in a thread, for follow-up questions."""
+
+    question: str
+    answer: str

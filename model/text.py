@@ -1,0 +1,85 @@
+"""Sentence splitting and content-word overlap, shared by the extractive generator, the
+citation quoting and the unsupported-claim check."""
+
+from __future__ import annotations
+
+import re
+
+_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+STOPWORDS = frozenset("""
+    a an and are as at be been but by can could do does did for from get got has have
+    having how i if in into is it its me my no not of on or our should so than that the
+    their them then there these they this to up us was we were what when where which who
+    whom why will with would you your yours am any all also about after before being
+    both each few more most other some such only own same too very just dont cant im ive
+    id whats hows please tell know need want like much many
+""".split())  # noqa: SIM905 - a word list reads best as text
+
+
+_ABBREVIATION = re.compile(r"\b(?:[A-Z][a-z]{0,3}|e\.g|i\.e|etc|vs|approx|incl|No|Nr)\.$")
+_TABLE_ROW = re.compile(r"^[^:;]{1,60}: .*; [^:;]{1,60}: ")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of a passage; each line (list item, table row) is split on its own.
+
+    Table rows (``Entity: X; Allowance: 25 days``) stay whole, and a full stop after an
+    abbreviation such as ``Lda.`` or ``e.g.`` does not end a sentence."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if _TABLE_ROW.match(line):
+            out.append(line)
+            continue
+        pieces = [s.strip() for s in _SPLIT.split(line) if s.strip()]
+        for piece in pieces:
+            if out and _ABBREVIATION.search(out[-1]) and out[-1] in line:
+                out[-1] = f"{out[-1]} {piece}"
+            else:
+                out.append(piece)
+    return out
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ies", "es", "s", "ed"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def terms(text: str) -> set[str]:
+    """Lower-cased, crudely stemmed content words: enough to compare phrasing."""
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
+
+
+def overlap(query: str | set[str], text: str | set[str]) -> float:
+    """Share of the query's content words found in ``text`` (0..1)."""
+    q = terms(query) if isinstance(query, str) else query
+    t = terms(text) if isinstance(text, str) else text
+    return len(q & t) / len(q) if q else 0.0
+
+
+def answer_units(text: str, max_words: int = 70) -> list[str]:
+    """Sentences, with a lead-in ending in ':' joined to the list items it introduces.
+
+    "If a laptop is lost, report it within 1 hour:" says little alone; with its items it is
+    the answer. Units are for choosing and showing; quotes come from :func:`sentences`."""
+    units = sentences(text)
+    out: list[str] = []
+    i = 0
+    while i < len(units):
+        unit = units[i]
+        i += 1
+        if unit.endswith(":"):
+            items = []
+            while i < len(units) and units[i].startswith("- ") and \
+                    len(" ".join([unit, *items, units[i]]).split()) <= max_words:
+                items.append(units[i][2:].strip().rstrip("."))
+                i += 1
+            if items:
+                unit = f"{unit} {'; '.join(items)}."
+        out.append(unit)
+    return out
