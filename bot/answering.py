@@ -7,6 +7,7 @@ from typing import Any
 from bot.settings import AppSettings, GeneratorSettings
 from indexer.errors import ConfigError
 from model.answerer import Answerer, AnswerPolicy, Asker
+from model.embed_cache import CachedEmbed
 from model.generators.base import Generator
 from model.generators.extractive import ExtractiveGenerator
 from model.passages import NumberedPassage
@@ -53,8 +54,7 @@ def build_answerer(settings: AppSettings, index: Any) -> Answerer:
     retriever = index.retriever()
     embedder = index.embedder
 
-    def embed(texts: list[str]) -> Any:
-        return embedder.embed(texts, progress=False)
+    embed = CachedEmbed(lambda texts: embedder.embed(texts, progress=False))
 
     def retrieve(query: str, asker: Asker) -> list[NumberedPassage]:
         found = retriever.search(query, k=settings.answer.passages,
@@ -67,4 +67,5 @@ def build_answerer(settings: AppSettings, index: Any) -> Answerer:
                                      max_words=cfg.max_words)
     return Answerer(retrieve, build_generator(settings.generator, extractive), extractive,
                     SupportChecker(embed, threshold=cfg.support_threshold),
-                    AnswerPolicy(min_similarity=cfg.min_similarity))
+                    AnswerPolicy(min_confidence=cfg.min_confidence,
+                                 coverage_weight=cfg.coverage_weight))

@@ -1,0 +1,150 @@
+"""Answers from a causal LM loaded in this process with transformers (+ an optional LoRA).
+
+For development, tests and small deployments without a vLLM server. torch, transformers
+and peft are imported on first use, so importing ``model`` stays cheap for the bot and
+the indexer. ``generate`` runs in a background thread and pieces are read from a
+TextIteratorStreamer, so the caller sees text as it is produced.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from model.generators.base import Generator, GeneratorError, GeneratorUnavailable
+from model.passages import NumberedPassage, Turn
+from model.prompts import build_messages
+
+STREAM_TIMEOUT_S = 300.0  # a wedged generation thread must not hang the caller forever
+
+
+class LocalTransformersGenerator(Generator):
+    """``model_path``: a saved model folder (or hub id available offline).
+
+    ``adapter_path``: a peft LoRA adapter folder applied on top. ``temperature`` 0 means
+    greedy decoding, so the same question gives the same answer.
+    """
+
+    name = "local"
+    streams = True
+    uses_llm = True
+
+    def __init__(self, model_path: str | Path, adapter_path: str | Path | None = None,
+                 device: str = "cpu", max_new_tokens: int = 256,
+                 temperature: float = 0.0) -> None:
+        if max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be at least 1")
+        if not 0 <= temperature <= 2:
+            raise ValueError("temperature must be from 0 to 2")
+        self.model_path = str(model_path)
+        self.adapter_path = str(adapter_path) if adapter_path else None
+        self.device = device
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self._lock = threading.Lock()
+        self._loaded: tuple[Any, Any] | None = None
+
+    def __repr__(self) -> str:
+        return (f"LocalTransformersGenerator(model_path={self.model_path!r}, "
+                f"adapter_path={self.adapter_path!r})")
+
+    def load(self) -> tuple[Any, Any]:
+        """(tokenizer, model), loaded once; concurrent first calls wait for one load."""
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = self._load()
+        return self._loaded
+
+    def _load(self) -> tuple[Any, Any]:
+        try:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+            model = AutoModelForCausalLM.from_pretrained(self.model_path)
+            if self.adapter_path:
+                from peft import PeftModel
+
+                model = PeftModel.from_pretrained(model, self.adapter_path)
+            model = model.to(self.device).eval()
+        except (OSError, ValueError, ImportError, RuntimeError) as exc:
+            raise GeneratorUnavailable(f"cannot load local model {self.model_path!r}: "
+                                       f"{type(exc).__name__}: {exc}") from exc
+        return tokenizer, model
+
+    def _context_tokens(self, tokenizer: Any, model: Any) -> int:
+        """The smaller of the model's and tokenizer's limits (tokenizers may say 1e30)."""
+        limits = [x for x in (getattr(model.config, "max_position_embeddings", None),
+                              getattr(tokenizer, "model_max_length", None))
+                  if isinstance(x, int) and 0 < x < 10**7]
+        return min(limits, default=4096)
+
+    def _prompt_ids(self, tokenizer: Any, model: Any, question: str,
+                    passages: Sequence[NumberedPassage], history: Sequence[Turn]) -> Any:
+        """The chat-templated prompt, passages trimmed with the model's own tokenizer."""
+        def count(text: str) -> int:
+            return len(tokenizer.encode(text, add_special_tokens=False))
+
+        fixed = build_messages(question, [], history)
+        overhead = sum(count(m["content"]) + 8 for m in fixed) + 16
+        budget = max(32, self._context_tokens(tokenizer, model) - self.max_new_tokens - overhead)
+        messages = build_messages(question, passages, history, budget, count)
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                             return_tensors="pt", return_dict=True)
+
+    def generate(self, question: str, passages: Sequence[NumberedPassage],
+                 history: Sequence[Turn] = ()) -> Iterator[str]:
+        """Yield decoded pieces (roughly words) while generation runs in a thread."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        tokenizer, model = self.load()
+        inputs = self._prompt_ids(tokenizer, model, question, passages, history).to(self.device)
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True,
+                                        timeout=STREAM_TIMEOUT_S)
+        abandoned = threading.Event()  # the caller stopped reading: stop generating
+
+        class _Abandoned(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kw: Any) -> Any:
+                return torch.full((input_ids.shape[0],), abandoned.is_set(),
+                                  dtype=torch.bool, device=input_ids.device)
+
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None \
+            else tokenizer.eos_token_id
+        kwargs: dict[str, Any] = dict(**inputs, streamer=streamer, pad_token_id=pad,
+                                      max_new_tokens=self.max_new_tokens,
+                                      stopping_criteria=StoppingCriteriaList([_Abandoned()]))
+        if self.temperature > 0:
+            kwargs.update(do_sample=True, temperature=self.temperature)
+        else:
+            kwargs.update(do_sample=False)
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                model.generate(**kwargs)
+            except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                failure.append(exc)
+                streamer.end()  # unblock the reader; generate() did not reach its own end()
+
+        thread = threading.Thread(target=run, name="local-generate", daemon=True)
+        thread.start()
+        produced = False
+        try:
+            for piece in streamer:
+                if piece:
+                    produced = True
+                    yield piece
+        except queue.Empty as exc:
+            raise GeneratorUnavailable(f"local generation stalled for {STREAM_TIMEOUT_S:.0f}s") \
+                from exc
+        finally:
+            abandoned.set()
+        thread.join()
+        if failure:
+            raise GeneratorError(f"local generation failed: {failure[0]}") from failure[0]
+        if not produced:
+            raise GeneratorError("local model produced no text")
