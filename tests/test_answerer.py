@@ -147,3 +147,34 @@ def test_missing_index_says_run_sync(tmp_path: Path, embedder: Any) -> None:
     settings = load_app_settings(home=tmp_path / "empty")
     with pytest.raises(IndexMissingError, match="policybot sync"):
         build_answerer(settings, PolicyIndex(settings, embedder=embedder))
+
+
+def test_through_a_real_openai_compatible_server(setup: tuple[Any, Any], llm_server: str
+                                                 ) -> None:
+    """The production code path against `transformers serve` on the tiny random model:
+    its text is gibberish without valid citations, so the answer must fall back to the
+    extractive one and say so; never present gibberish as grounded."""
+    from tests.tiny_model import TINY_MODEL_ID
+
+    settings, index = setup
+    cfg = settings.model_copy(update={"generator": settings.generator.model_copy(update={
+        "backend": "openai", "base_url": llm_server, "model": TINY_MODEL_ID,
+        "options": {"max_tokens": 16, "temperature": 0.0}})})
+    answerer = build_answerer(cfg, index)
+    streamed: list[str] = []
+    a = answerer.answer("whats the deadline to submit expenses?", on_text=streamed.append)
+    assert streamed  # the model's text arrived, piece by piece
+    assert a.grounded and "finance/expenses.md" in [c.path for c in a.citations]
+    assert a.generator == "extractive" and any("could not be tied" in n for n in a.notes)
+
+
+def test_llm_endpoint_down_degrades_with_a_note(setup: tuple[Any, Any]) -> None:
+    from tests.llm_fixtures import free_port
+
+    settings, index = setup
+    cfg = settings.model_copy(update={"generator": settings.generator.model_copy(update={
+        "backend": "openai", "base_url": f"http://127.0.0.1:{free_port()}/v1",
+        "model": "policy-adapter", "max_retries": 1, "connect_timeout_s": 0.5})})
+    a = build_answerer(cfg, index).answer("whats the deadline to submit expenses?")
+    assert a.grounded and a.generator == "extractive"
+    assert any("unavailable" in n for n in a.notes)

@@ -125,3 +125,65 @@ def test_failing_source_exits_nonzero_and_keeps_index(synced: tuple[Path, dict],
     assert result.returncode == 1
     assert json.loads(result.stdout)["deleted"] == 0
     assert json.loads(run("search", "annual leave", "--json", config=config).stdout)
+
+
+ASK_KEYS = {"answer", "abstained", "grounded", "citations", "timings_ms"}
+CITATION_KEYS = {"n", "title", "url", "source", "path", "section", "quote"}
+
+
+def test_ask_json_contract(synced: tuple[Path, dict]) -> None:
+    config, _ = synced
+    result = run("ask", "how many days of annual leave do I get", "--json", config=config)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) >= ASK_KEYS
+    assert answer["grounded"] and not answer["abstained"] and "25 days" in answer["answer"]
+    (citation,) = answer["citations"]
+    assert set(citation) == CITATION_KEYS and citation["n"] == 1 and "[1]" in answer["answer"]
+    assert citation["quote"] == "Everyone gets 25 days of annual leave a year."
+    assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
+
+
+def test_ask_human_output_lists_sources(synced: tuple[Path, dict]) -> None:
+    config, _ = synced
+    out = run("ask", "how many days of annual leave do I get", config=config).stdout
+    answer, sources = out.split("Sources:")
+    assert "25 days" in answer
+    assert "[1] Leave — Leave › Annual leave" in sources
+    assert "https://github.com/org/handbook/blob/main/leave.md#annual-leave" in sources
+    assert "“Everyone gets 25 days of annual leave a year.”" in sources
+
+
+def test_ask_batch_and_bad_questions(synced: tuple[Path, dict], tmp_path: Path) -> None:
+    config, _ = synced
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": 1, "question": "annual leave days?"}\n'
+                     '{"id": 2, "question": "   "}\n'
+                     '{"id": 3, "question": "salary band review"}\n')
+    result = run("ask", "--batch", str(batch), "--json", config=config)
+    assert result.returncode == 0, result.stderr
+    lines = {line["id"]: line for line in map(json.loads, result.stdout.splitlines())}
+    assert lines[1]["grounded"] and "empty" in lines[2]["error"]
+    assert lines[3]["abstained"] and "secret.md" not in json.dumps(lines[3])
+    for bad, message in (("", "empty"), ("x" * 20_000, "20,000 characters")):
+        res = run("ask", bad, config=config)
+        assert res.returncode == 1 and message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_eval_reports_metrics_with_config_after_the_file(synced: tuple[Path, dict],
+                                                         tmp_path: Path) -> None:
+    config, _ = synced
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text('{"id": "a", "question": "how many annual leave days", '
+                  '"gold_paths": ["leave.md"], "answer": "25 days"}\n'
+                  '{"id": "b", "question": "can I bring my dog to work", "gold_paths": [], '
+                  '"answer": ""}\n')
+    result = run("eval", str(qa), "--config", str(config), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    ours = report["systems"]["policybot"]
+    assert (report["answerable"], report["unanswerable"]) == (1, 1)
+    assert ours["gold_cited"] == 1.0 and ours["quote_integrity"] == 1.0
+    assert ours["abstain_recall"] == 1.0 and "top_bm25" in report["systems"]
+    table = run("eval", str(qa), "--config", str(config)).stdout
+    assert "gold_cited" in table and "policybot" in table and "top_bm25" in table
