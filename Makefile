@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/indexing.py
 	$(BIN)/python bench/retrieval_quality.py
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/answers.py
 
 clean:
 	rm -rf $(VENV) .policybot .pytest_cache .ruff_cache

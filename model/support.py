@@ -18,7 +18,7 @@ from model.text import overlap, sentences
 
 
 class SupportChecker:
-    def __init__(self, embed: Callable[[list[str]], np.ndarray], threshold: float = 0.55,
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], threshold: float = 0.64,
                  lexical_weight: float = 0.5) -> None:
         self.embed, self.threshold, self.lexical_weight = embed, threshold, lexical_weight
 
