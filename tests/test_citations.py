@@ -59,7 +59,7 @@ def checker(embedder: Any) -> SupportChecker:
 
 
 def test_invented_claims_are_flagged_paraphrase_is_not(checker: SupportChecker) -> None:
-    r = resolve("Every employee is entitled to twenty-five days of annual leave [1]. "
+    r = resolve("Each employee is entitled to 25 days of paid annual leave [1]. "
                 "The company pays for your gym membership and car lease [2].", P)
     checker.check(r.sentences, cited_passages({c.doc_id: c.n for c in r.citations}, P))
     supported, invented = r.sentences
