@@ -44,11 +44,13 @@ class ExtractiveGenerator(Generator):
 
     def __init__(self, embed: Embed, max_sentences: int = 3, max_words: int = 90,
                  lexical_weight: float = 0.35, passage_weight: float = 0.3,
-                 number_bonus: float = 0.15, keep_ratio: float = 0.8) -> None:
+                 number_bonus: float = 0.15, keep_ratio: float = 0.8,
+                 max_candidates: int = 32) -> None:
         self.embed = embed
         self.max_sentences, self.max_words = max_sentences, max_words
         self.lexical_weight, self.passage_weight = lexical_weight, passage_weight
         self.number_bonus, self.keep_ratio = number_bonus, keep_ratio
+        self.max_candidates = max_candidates
 
     def candidates(self, question: str, passages: Sequence[NumberedPassage]) -> list[Candidate]:
         """Every usable sentence of the passages, scored against the question."""
@@ -64,10 +66,11 @@ class ExtractiveGenerator(Generator):
                 cands.append(Candidate(p.n, rank, pos, s))
         if not cands:
             return []
-        sections = {p.n: p.section for p in passages}
-        vectors = self.embed([question] + [f"{sections[c.n]}: {c.text}" for c in cands])
-        sims = vectors[1:] @ vectors[0]
         q_terms = terms(question)
+        cands = self._shortlist(cands, q_terms)
+        sections = {p.n: " › ".join(p.section.split(" › ")[-2:]) for p in passages}
+        vectors = self.embed([question] + [_clip(f"{sections[c.n]}: {c.text}") for c in cands])
+        sims = vectors[1:] @ vectors[0]
         passage_sim = {p.n: p.similarity or 0.0 for p in passages}
         wants_number = bool(_QUANTITY.search(question))
         for c, sim in zip(cands, sims, strict=True):
@@ -76,6 +79,15 @@ class ExtractiveGenerator(Generator):
                        + (self.number_bonus if wants_number and _NUMBER.search(c.text)
                           else 0.0))
         return sorted(cands, key=lambda c: -c.score)
+
+    def _shortlist(self, cands: list[Candidate], q_terms: set[str]) -> list[Candidate]:
+        """Embedding every sentence of long passages is what makes answers slow on a CPU;
+        keep the ones sharing the most question words, then the earliest of the best
+        passages, up to ``max_candidates``."""
+        if len(cands) <= self.max_candidates:
+            return cands
+        ranked = sorted(cands, key=lambda c: (-overlap(q_terms, c.text), c.rank, c.position))
+        return ranked[: self.max_candidates]
 
     def select(self, ranked: list[Candidate]) -> list[Candidate]:
         if not ranked:
@@ -95,6 +107,14 @@ class ExtractiveGenerator(Generator):
                  history: Sequence[Turn] = ()) -> Iterator[str]:
         picked = self.select(self.candidates(question, passages))
         yield " ".join(f"{_sentence(c.text)} [{c.n}]" for c in picked)
+
+
+def _clip(text: str, words: int = 48) -> str:
+    """Batches are padded to their longest text: one 250-word "sentence" (a code block, a
+    giant table row) would make every other one cost as much. Its opening words carry
+    the meaning anyway."""
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words])
 
 
 def _sentence(text: str) -> str:
