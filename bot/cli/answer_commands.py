@@ -8,42 +8,23 @@ from typing import Any
 import click
 
 from bot.cli import render_answer
-from bot.cli.index_commands import _split
-from indexer.errors import PolicyBotError
+from bot.cli.options import one_or_batch, question_options, read_batch, split_values
 from model.answerer import Asker
 from model.validation import QuestionError
 
 
-def _questions(batch: Any) -> Any:
-    for number, line in enumerate(batch, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            yield item, item["id"], str(item["question"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PolicyBotError(f"{batch.name}:{number}: expected a JSON object with "
-                                 f"\"id\" and \"question\" ({exc})") from exc
-
-
 @click.command()
-@click.argument("question", required=False)
-@click.option("--audience", "audiences", multiple=True,
-              help="Asker's audience; repeat or comma-separate. Default: public only.")
-@click.option("--source", "sources", multiple=True, help="Answer only from this source.")
-@click.option("--batch", type=click.File("r"), help="JSONL file of {id, question} lines.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@question_options("Answer only from this source (repeatable).")
 @click.pass_obj
 def ask(app: Any, question: str | None, audiences: tuple[str, ...], sources: tuple[str, ...],
         batch: Any, as_json: bool) -> None:
     """Answer QUESTION from the policies, citing the passages used."""
-    if (question is None) == (batch is None):
-        raise click.UsageError("give a QUESTION or --batch FILE (not both)")
+    one_or_batch(question, batch)
     from bot.answering import build_answerer
 
     answerer = build_answerer(app.settings, app.index())
-    chosen = _split(sources)
-    asker = Asker(audiences=tuple(_split(audiences) or ()),
+    chosen = split_values(sources)
+    asker = Asker(audiences=tuple(split_values(audiences) or ()),
                   sources=tuple(chosen) if chosen else None)
     if batch is None:
         answer = answerer.answer(question, asker)
@@ -52,11 +33,11 @@ def ask(app: Any, question: str | None, audiences: tuple[str, ...], sources: tup
         else:
             render_answer.answer(answer)
         return
-    for _, qid, text in _questions(batch):
+    for item in read_batch(batch):
         try:
-            out = {"id": qid, **answerer.answer(text, asker).public_dict()}
+            out = {"id": item["id"], **answerer.answer(item["question"], asker).public_dict()}
         except QuestionError as exc:
-            out = {"id": qid, "error": str(exc)}
+            out = {"id": item["id"], "error": str(exc)}
         click.echo(json.dumps(out, ensure_ascii=False))
 
 
@@ -70,7 +51,7 @@ def evaluate(app: Any, qa_file: Any, baseline: bool, as_json: bool) -> None:
     """Score answers on QA_FILE lines {id, question, gold_paths, answer[, audience]}."""
     from bot.evaluation import run_evaluation
 
-    items = [item for item, _, _ in _questions(qa_file)]
+    items = list(read_batch(qa_file))
     report = run_evaluation(app.settings, app.index(), items, baseline=baseline)
     if as_json:
         click.echo(json.dumps(report, indent=2))

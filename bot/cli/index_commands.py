@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from bot.cli import render
-from indexer.errors import PolicyBotError
+from bot.cli.options import one_or_batch, question_options, read_batch, split_values
 
 
 @click.command()
@@ -32,22 +32,15 @@ def sync(app: Any, sources: tuple[str, ...], full: bool, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("question", required=False)
 @click.option("-k", "k", type=click.IntRange(1, 100), help="Number of passages.")
-@click.option("--audience", "audiences", multiple=True,
-              help="Caller's audience; repeat or comma-separate. Default: public only.")
-@click.option("--source", "sources", multiple=True, help="Search only this source.")
-@click.option("--batch", type=click.File("r"), help="JSONL file of {id, question} lines.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@question_options("Search only this source (repeatable).")
 @click.pass_obj
 def search(app: Any, question: str | None, k: int | None, audiences: tuple[str, ...],
            sources: tuple[str, ...], batch: Any, as_json: bool) -> None:
     """Show the passages that best match QUESTION, with their links."""
-    if bool(question) == bool(batch):
-        raise click.UsageError("give a QUESTION or --batch FILE (not both)")
-    index = app.index()
-    retriever = index.retriever()
-    opts = {"k": k, "audiences": _split(audiences), "sources": _split(sources)}
+    one_or_batch(question, batch)
+    retriever = app.index().retriever()
+    opts = {"k": k, "audiences": split_values(audiences), "sources": split_values(sources)}
     if batch is None:
         if not question.strip():
             raise click.UsageError("the question is empty")
@@ -57,24 +50,11 @@ def search(app: Any, question: str | None, k: int | None, audiences: tuple[str, 
         else:
             render.passages(question, results)
         return
-    for number, line in enumerate(batch, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            qid, text = item["id"], str(item["question"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PolicyBotError(f"{batch.name}:{number}: expected {{\"id\", \"question\"}} "
-                                 f"JSON ({exc})") from exc
+    for item in read_batch(batch):
+        text = item["question"]
         results = retriever.search(text, **opts) if text.strip() else []
-        click.echo(json.dumps({"id": qid, "results": [p.public_dict() for p in results]},
+        click.echo(json.dumps({"id": item["id"], "results": [p.public_dict() for p in results]},
                               ensure_ascii=False))
-
-
-def _split(values: tuple[str, ...]) -> list[str] | None:
-    """Repeated flags and comma lists both work: ``--audience a --audience b,c``."""
-    out = [v.strip() for value in values for v in value.split(",") if v.strip()]
-    return out or None
 
 
 @click.command()

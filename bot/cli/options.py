@@ -1,0 +1,54 @@
+"""Options and input handling shared by the commands that take questions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+
+from indexer.errors import PolicyBotError
+
+
+def question_options(source_help: str) -> Callable[[Any], Any]:
+    """QUESTION, --audience, --source, --batch and --json, as search and ask take them."""
+    def decorate(command: Any) -> Any:
+        for option in reversed([
+            click.argument("question", required=False),
+            click.option("--audience", "audiences", multiple=True,
+                         help="Asker's audience; repeat or comma-separate. "
+                              "Default: public only."),
+            click.option("--source", "sources", multiple=True, help=source_help),
+            click.option("--batch", type=click.File("r"),
+                         help="JSONL file of {id, question} lines."),
+            click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
+        ]):
+            command = option(command)
+        return command
+    return decorate
+
+
+def one_or_batch(question: str | None, batch: Any) -> None:
+    if (question is None) == (batch is None):
+        raise click.UsageError("give a QUESTION or --batch FILE (not both)")
+
+
+def split_values(values: tuple[str, ...]) -> list[str] | None:
+    """Repeated flags and comma lists both work: ``--audience a --audience b,c``."""
+    out = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    return out or None
+
+
+def read_batch(batch: Any) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSONL file; a bad line names the file and line number."""
+    for number, line in enumerate(batch, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            item["id"], item["question"] = item["id"], str(item["question"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PolicyBotError(f"{batch.name}:{number}: expected a JSON object with "
+                                 f"\"id\" and \"question\" ({exc})") from exc
+        yield item
