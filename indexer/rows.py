@@ -42,16 +42,37 @@ def effective_audience(source: Source, declared: list[str] | None) -> list[str]:
     return narrowed
 
 
+KEYWORD_KEYS = ("tags", "keywords", "aliases", "questions", "description", "summary")
+
+
+def keywords(metadata: dict[str, Any], limit_words: int = 60) -> str:
+    """Front-matter words written *for* search (tags, keywords, FAQ-style questions).
+
+    "vacation" is often only a tag of the annual-leave policy; giving those words to the
+    full-text index lets the asker's own vocabulary find the document."""
+    words: list[str] = []
+    for key in KEYWORD_KEYS:
+        value = metadata.get(key)
+        items = value if isinstance(value, list) else [value] if value else []
+        words += [w for item in items if isinstance(item, str | int) for w in str(item).split()]
+    return " ".join(words[:limit_words])
+
+
 def build_rows(source: Source, path: str, version: str, doc_hash: str, title: str,
                audience: list[str], chunks: list[Chunk], model_id: str,
-               now: datetime, line_anchors: bool = False) -> list[dict[str, Any]]:
-    """Rows without vectors; the sync fills ``vector`` from the store or the model."""
+               now: datetime, line_anchors: bool = False, extra_terms: str = ""
+               ) -> list[dict[str, Any]]:
+    """Rows without vectors; the sync fills ``vector`` from the store or the model.
+
+    ``search_text`` (BM25) is the embedded text plus ``extra_terms``; ``_embed`` is what
+    the model embeds and is dropped before the write."""
     doc_id = f"{source.name}:{path}"
     return [{
         "chunk_id": chunk_id(doc_id, c.section, c.ordinal), "doc_id": doc_id,
         "source": source.name, "path": path, "title": title, "section": c.section,
         "url": source.link(path, version, _fragment(c, line_anchors)), "text": c.text,
-        "search_text": c.embed_text,
+        "search_text": f"{c.embed_text}\n{extra_terms}" if extra_terms else c.embed_text,
+        "_embed": c.embed_text,
         "vector": None, "content_hash": content_hash(model_id, c.embed_text),
         "doc_hash": doc_hash, "doc_version": version, "updated_at": now,
         "audience": audience, "start_line": c.start_line, "end_line": c.end_line,

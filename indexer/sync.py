@@ -19,7 +19,7 @@ from indexer.errors import ParseError, PolicyBotError, SourceError
 from indexer.parsing import parse_document
 from indexer.parsing.cleaning import TemplateCleaner
 from indexer.progress import Progress
-from indexer.rows import build_rows, effective_audience, sha
+from indexer.rows import build_rows, effective_audience, keywords, sha
 from indexer.sources.base import Source
 from indexer.state import RunRecord, utcnow
 
@@ -129,7 +129,8 @@ class SourceSync:
         chunks = index.chunker.chunk(doc)
         doc_hash = sha(raw.content)
         rows = build_rows(self.source, raw.path, raw.version, doc_hash, doc.title, audience,
-                          chunks, index.embedder.model_id, now, doc.line_anchors)
+                          chunks, index.embedder.model_id, now, doc.line_anchors,
+                          keywords(doc.metadata))
         if old is None:
             kind = "unchanged" if not rows else "added"  # an empty page adds nothing
         else:
@@ -161,7 +162,7 @@ class SourceSync:
         missing: dict[str, str] = {}
         for r in rows:
             if r["content_hash"] not in vectors:
-                missing.setdefault(r["content_hash"], r["search_text"])
+                missing.setdefault(r["content_hash"], r["_embed"])
         if missing:
             new = embedder.embed(list(missing.values()), progress=False)
             vectors.update(zip(missing, new, strict=True))
@@ -169,6 +170,7 @@ class SourceSync:
             self.progress.advance_chunks(len(missing))
         for r in rows:
             r["vector"] = vectors[r["content_hash"]]
+            del r["_embed"]
         store.ensure_table(embedder.dimension)
         store.replace_documents([p.doc_id for p in batch], rows)
         for p in batch:

@@ -213,3 +213,17 @@ def test_one_sync_at_a_time_across_processes(handbook: Path, tmp_path: Path,
         release.set()
         holder.join(30)
     assert index.sync().summary()["added"] == 3  # free again once the other one ends
+
+
+def test_front_matter_tags_make_the_document_findable_by_them(tmp_path: Path,
+                                                             make_index: Any) -> None:
+    root = tmp_path / "hb"
+    write(root, "leave.md", "---\ntitle: Annual leave\ntags: [vacation, PTO]\n---\n"
+          "# Annual leave\n\nEveryone gets 25 days a year.\n")
+    write(root, "other.md", "# Expenses\n\nClaims within 30 days.\n")
+    index = make_index([_source(root)])
+    index.sync()
+    (row,) = _rows(index, "path = 'leave.md'")
+    assert "vacation PTO" in row["search_text"] and "vacation" not in row["text"]
+    hits = index.retriever().search("vacation", k=1, mode="bm25")
+    assert hits and hits[0].path == "leave.md"
