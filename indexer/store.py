@@ -13,7 +13,7 @@ from typing import Any
 import lancedb
 import numpy as np
 import pyarrow as pa
-from lancedb.index import FTS
+from lancedb.index import FTS, IvfPq
 
 from indexer.errors import IndexMissingError
 
@@ -131,9 +131,8 @@ class ChunkStore:
         if rows >= vector_index_min_rows and "vector_idx" not in indices:
             log.info("creating a vector index over %d chunks", rows)
             partitions = max(1, int(rows ** 0.5))
-            table.create_index(metric="cosine", vector_column_name="vector",
-                               num_partitions=partitions, num_sub_vectors=48,
-                               index_type="IVF_PQ")
+            table.create_index("vector", config=IvfPq(
+                distance_type="cosine", num_partitions=partitions, num_sub_vectors=48))
         table.optimize()
 
     # -- status -------------------------------------------------------------------------
