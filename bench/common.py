@@ -73,9 +73,7 @@ def make_index(home: Path, sources: list[dict[str, Any]], embedder: Any = None,
     from indexer.index import PolicyIndex
 
     settings = load_settings(home=home, sources=sources, **overrides)
-    index = PolicyIndex(settings)
-    if embedder is not None:
-        index.embedder = embedder
+    index = PolicyIndex(settings, embedder=embedder)
     index.embedder.model  # noqa: B018 - load outside any timed region
     index.chunker  # noqa: B018
     return index
@@ -152,3 +150,53 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def vector_top(table_: Any, vec: Any, n: int, brute: bool = False, **tuning: int) -> list[str]:
+    """Chunk ids from the Retriever's own vector query, given a precomputed vector, so a
+    timing of it holds no embedding; ``tuning`` (nprobes, refine_factor) is applied as is."""
+    from indexer.retrieval import COLUMNS, build_filter
+
+    q = (table_.search(vec, vector_column_name="vector").distance_type("cosine")
+         .where(build_filter(None, None), prefilter=True).limit(n)
+         .select([*COLUMNS, "_distance"]))
+    for name, value in tuning.items():
+        q = getattr(q, name)(value)
+    q = q.bypass_vector_index() if brute else q
+    return [r["chunk_id"] for r in q.to_list()]
+
+
+def synthetic_store(base: Any, uri: str, rows: int, noise: float) -> Any:
+    """A ChunkStore of ``rows`` chunks: the real rows of ``base`` (an Arrow table of the
+    chunk schema), then copies with unique ids and vectors ``normalise(v + N(0, noise²))``.
+
+    Embedding 100k texts on a CPU takes an hour and measures nothing new; perturbed copies
+    keep the real vectors' cluster structure, which random unit vectors would not (IVF on
+    structureless data is a worst case no corpus has). Seeded: the same table every run."""
+    import numpy as np
+    import pyarrow as pa
+
+    from indexer.store import ChunkStore
+
+    rng = np.random.default_rng(0)
+    dim = base.schema.field("vector").type.list_size
+    real = np.stack(base.column("vector").to_numpy(zero_copy_only=False)).astype(np.float32)
+    parts, total, copy = [], 0, 0
+    while total < rows:
+        take = min(base.num_rows, rows - total)
+        part, vec = base.slice(0, take), real[:take]
+        if copy:
+            vec = vec + rng.normal(0, noise, vec.shape).astype(np.float32)
+            vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+            for col in ("chunk_id", "doc_id", "path"):
+                values = pa.array([f"{v}#r{copy}" for v in part.column(col).to_pylist()])
+                part = part.set_column(part.schema.get_field_index(col), col, values)
+        flat = pa.array(vec.reshape(-1), type=pa.float32())
+        part = part.set_column(part.schema.get_field_index("vector"), "vector",
+                               pa.FixedSizeListArray.from_arrays(flat, dim))
+        parts.append(part)
+        total, copy = total + take, copy + 1
+    store = ChunkStore(uri)
+    store.ensure_table(dim)
+    store.table.add(pa.concat_tables(parts))
+    return store
