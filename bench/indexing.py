@@ -6,7 +6,7 @@ whatever the sync costs beyond that (parsing, chunking, hashing, LanceDB writes,
 index) is overhead we control. A re-sync of unchanged sources runs on every schedule tick,
 so it must cost a small fraction of a full sync. Goals: overhead < 10 %, re-sync < 5 %.
 
-Run: ``.venv/bin/python bench/indexing.py`` (about 15 minutes on 2 CPU cores).
+Run: ``.venv/bin/python bench/indexing.py`` (7–15 min on 2 CPU cores, by load).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ paragraphs of one policy. Only one of them can be ranked first, so besides the s
 score (gold = the question's own paragraph) we report a lenient one (gold = any paragraph
 of that policy that carries the identical question). Identical queries are searched once.
 
-Run: ``.venv/bin/python bench/retrieval_quality.py`` (a few minutes on 2 CPU cores).
+Run: ``.venv/bin/python bench/retrieval_quality.py`` (6–13 min on 2 CPU cores, by load).
 """
 
 from __future__ import annotations
