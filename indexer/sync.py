@@ -86,8 +86,7 @@ class SourceSync:
                 self.report.unchanged += 1
             else:
                 changed.append((ref, old[0] if old else None))
-        pending = [p for p in self._prepare(changed, known) if p is not None]
-        self._embed_and_write(pending)
+        self._embed_and_write(self._prepare(changed, known))  # streams: batches as parsed
         listed = {r.path for r in refs}
         gone = sorted(f"{self.source.name}:{p}" for p in known if p not in listed)
         if gone:
@@ -106,7 +105,7 @@ class SourceSync:
                 yield ref, exc
 
     def _prepare(self, changed: list[tuple[DocumentRef, str | None]],
-                 known: dict[str, tuple[str, str]]) -> Iterator[_Pending | None]:
+                 known: dict[str, tuple[str, str]]) -> Iterator[_Pending]:
         self.progress.start_source(self.source.name, len(changed))
         now = utcnow()
         for ref, result in self._read_all(changed):
@@ -142,7 +141,7 @@ class SourceSync:
         self.report.failed += 1
         self.report.failures.append((path, reason))
 
-    def _embed_and_write(self, pending: list[_Pending]) -> None:
+    def _embed_and_write(self, pending: Iterator[_Pending]) -> None:
         """Vectors from the store where the hash is known, the model for the rest."""
         batch: list[_Pending] = []
         size = 0
