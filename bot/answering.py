@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from bot.settings import AppSettings, GeneratorSettings
@@ -20,7 +21,8 @@ def numbered(passages: list[Any]) -> list[NumberedPassage]:
                             text=p.text, url=p.url, source=p.source, path=p.path,
                             doc_version=p.doc_version, chunk_id=p.chunk_id,
                             context_before=p.context_before, context_after=p.context_after,
-                            similarity=p.vector_score)
+                            similarity=p.vector_score,
+                            doc_date=p.updated_at.date().isoformat() if p.updated_at else "")
             for i, p in enumerate(passages, start=1)]
 
 
@@ -59,7 +61,7 @@ def build_answerer(settings: AppSettings, index: Any) -> Answerer:
     def retrieve(query: str, asker: Asker) -> list[NumberedPassage]:
         found = retriever.search(query, k=settings.answer.passages,
                                  audiences=list(asker.audiences) or None,
-                                 sources=list(asker.sources) if asker.sources else None)
+                                 sources=None if asker.sources is None else list(asker.sources))
         return numbered(found)
 
     cfg = settings.answer
@@ -69,3 +71,21 @@ def build_answerer(settings: AppSettings, index: Any) -> Answerer:
                     SupportChecker(embed, threshold=cfg.support_threshold),
                     AnswerPolicy(min_confidence=cfg.min_confidence,
                                  coverage_weight=cfg.coverage_weight))
+
+
+def with_adapter(answerer: Answerer, model: str | None) -> Answerer:
+    """``answerer`` asking the LLM server for ``model`` (a LoRA adapter's served name).
+
+    ``None`` (the base model) or a generator that cannot switch models returns
+    ``answerer`` itself. Otherwise a shallow copy shares retrieval, the extractive fallback,
+    the support checker and the HTTP pool, so per-channel adapters cost nothing per question
+    and the shared answerer is never mutated under concurrent requests."""
+    switch = getattr(answerer.generator, "with_model", None)
+    if model is None or switch is None:
+        return answerer
+    generator = switch(model)
+    if generator is answerer.generator:
+        return answerer
+    view = copy.copy(answerer)
+    view.generator = generator
+    return view

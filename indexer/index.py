@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,9 @@ class PolicyIndex:
         settings.home.mkdir(parents=True, exist_ok=True)
         self._parts: dict[str, Any] = {"embedder": embedder} if embedder else {}
         self._init_lock = threading.RLock()  # the bot's threads may race to load parts
+        # Called with each SyncResult once its rows are committed (stale-answer alerts,
+        # metrics). A failing listener is logged and never fails the sync.
+        self.on_synced: list[Callable[[SyncResult], None]] = []
 
     def _once(self, name: str, factory: Any) -> Any:
         with self._init_lock:
@@ -109,7 +113,13 @@ class PolicyIndex:
                 reports.append(report)
             if self.store.exists and any(r.added or r.updated or r.deleted for r in reports):
                 self.store.maintain(self.settings.index.vector_index_min_rows)
-        return SyncResult(reports, time.perf_counter() - started)
+        result = SyncResult(reports, time.perf_counter() - started)
+        for listener in list(self.on_synced):
+            try:
+                listener(result)
+            except Exception:  # a listener's bug must not turn a good sync into a failure
+                log.exception("sync listener %r failed", listener)
+        return result
 
     def retriever(self) -> Retriever:
         """A retriever over the current index; IndexMissingError before the first sync."""

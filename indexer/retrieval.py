@@ -18,7 +18,7 @@ from indexer.store import ChunkStore, in_list, quote
 
 log = logging.getLogger(__name__)
 COLUMNS = ["chunk_id", "doc_id", "source", "path", "title", "section", "url", "text",
-           "doc_version", "audience", "start_line", "end_line", "ordinal"]
+           "doc_version", "audience", "start_line", "end_line", "ordinal", "updated_at"]
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Passage:
     start_line: int
     end_line: int
     ordinal: int
+    updated_at: Any = None  # when the indexed content last changed (UTC datetime)
     score: float = 0.0  # fused RRF score
     vector_score: float | None = None  # cosine similarity, when a vector candidate
     bm25_score: float | None = None
@@ -60,7 +61,11 @@ def build_filter(sources: list[str] | None, audiences: list[str] | None) -> str:
     if audiences:
         names = ", ".join(quote(a) for a in sorted(set(audiences)))
         visible = f"({visible} OR array_has_any(audience, make_array({names})))"
-    return f"{visible} AND {in_list('source', sources)}" if sources else visible
+    if sources is None:
+        return visible
+    if not sources:  # an empty allow-list allows nothing, never everything
+        return f"{visible} AND false"
+    return f"{visible} AND {in_list('source', sources)}"
 
 
 class Retriever:

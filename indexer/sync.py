@@ -39,6 +39,8 @@ class SourceReport:
     seconds: float = 0.0
     error: str | None = None  # the source could not be listed
     failures: list[tuple[str, str]] = field(default_factory=list)
+    # doc_id → its new version, or "deleted": what answers citing these documents missed
+    changes: dict[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -52,6 +54,7 @@ class _Pending:
     doc_id: str
     rows: list[dict[str, Any]]
     kind: str  # added | updated | unchanged (content identical, version moved)
+    version: str = ""
 
 
 class SourceSync:
@@ -92,6 +95,7 @@ class SourceSync:
         if gone:
             store.delete_documents(gone)
             self.report.deleted = len(gone)
+            self.report.changes.update(dict.fromkeys(gone, "deleted"))
 
     def _read_all(self, changed: list[tuple[DocumentRef, str | None]]) -> Iterator[Any]:
         read_many = getattr(self.source, "read_many", None)
@@ -134,7 +138,7 @@ class SourceSync:
             kind = "unchanged" if not rows else "added"  # an empty page adds nothing
         else:
             kind = "unchanged" if old[1] == doc_hash else "updated"
-        return _Pending(f"{self.source.name}:{raw.path}", rows, kind)
+        return _Pending(f"{self.source.name}:{raw.path}", rows, kind, raw.version)
 
     def _fail(self, path: str, reason: str) -> None:
         log.warning("source %s: skipped %s: %s", self.source.name, path, reason)
@@ -174,6 +178,8 @@ class SourceSync:
         store.replace_documents([p.doc_id for p in batch], rows)
         for p in batch:
             setattr(self.report, p.kind, getattr(self.report, p.kind) + 1)
+            if p.kind == "updated":
+                self.report.changes[p.doc_id] = p.version
 
 
 def run_record(report: SourceReport, trigger: str, started: Any) -> RunRecord:

@@ -19,6 +19,7 @@ class Citation:
     quote: str
     doc_version: str = ""
     doc_id: str = ""
+    doc_date: str = ""  # ISO date the indexed content last changed
 
     def public_dict(self) -> dict[str, Any]:
         return {"n": self.n, "title": self.title, "url": self.url, "source": self.source,

@@ -110,7 +110,8 @@ def _citation(n: int, passages: list[NumberedPassage], claims: list[str]) -> Cit
     first = passages[0]
     return Citation(n=n, title=first.title, url=first.url, source=first.source,
                     path=first.path, section=first.section, quote=best_quote(passages, claims),
-                    doc_version=first.doc_version, doc_id=first.doc_id)
+                    doc_version=first.doc_version, doc_id=first.doc_id,
+                    doc_date=first.doc_date)
 
 
 def related(passages: Sequence[NumberedPassage], limit: int = 3) -> list[Citation]:
@@ -122,7 +123,7 @@ def related(passages: Sequence[NumberedPassage], limit: int = 3) -> list[Citatio
             continue
         seen.add(p.doc_id)
         out.append(Citation(len(out) + 1, p.title, p.url, p.source, p.path, p.section, "",
-                            p.doc_version, p.doc_id))
+                            p.doc_version, p.doc_id, p.doc_date))
         if len(out) == limit:
             break
     return out

@@ -24,6 +24,7 @@ class NumberedPassage:
     context_before: str = ""  # the neighbouring text of a split section, for reading only
     context_after: str = ""
     similarity: float | None = None  # cosine similarity to the question, when known
+    doc_date: str = ""  # ISO date the indexed content last changed, shown beside citations
 
     @property
     def window(self) -> str:
