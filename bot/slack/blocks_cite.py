@@ -1,0 +1,90 @@
+"""How a citation reads in Slack, and ``/policy cite``: the verbatim passages behind an answer.
+
+Showing the exact quoted span, with document version and date, lets a reader check the
+answer against the policy itself instead of trusting PolicyBot's paraphrase.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.slack import kit, limits, messages
+from bot.slack.kit import Block
+from bot.slack.mrkdwn import escape, link, quote, truncate
+from model.answer import Answer, Citation
+
+_SHA = re.compile(r"[0-9a-fA-F]{40}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+QUOTE_CHARS = 2400  # leaves room in a 3000-character section for title and details
+TITLE_CHARS = 200
+
+
+def version_label(version: str) -> str:
+    """A git SHA as its 8-character short form; other versions cut to stay readable."""
+    version = version.strip()
+    if _SHA.fullmatch(version):
+        return version[:limits.SHA_CHARS]
+    return truncate(version, limits.VERSION_CHARS)
+
+
+def date_label(doc_date: str) -> str:
+    """The day a document last changed; the time of day adds nothing for a reader."""
+    doc_date = doc_date.strip()
+    return doc_date[:10] if _ISO_DATE.match(doc_date) else truncate(doc_date, 32)
+
+
+def title_link(c: Citation) -> str:
+    """``<url|Title — Section>``, or the escaped text when there is no usable URL."""
+    title = c.title.strip() or c.path.strip() or c.source.strip() or "Untitled document"
+    label = f"{title} — {c.section.strip()}" if c.section.strip() else title
+    return link(c.url, truncate(label, TITLE_CHARS))
+
+
+def details(c: Citation) -> str:
+    """`` · v1a2b3c4d · updated 2024-05-01``, each part only when known."""
+    parts = []
+    if c.doc_version.strip():
+        label = version_label(c.doc_version)
+        prefix = "" if re.match(r"[vV]\d", label) else "v"
+        parts.append(f" · {prefix}{escape(label)}")
+    if c.doc_date.strip():
+        parts.append(f" · updated {escape(date_label(c.doc_date))}")
+    return "".join(parts)
+
+
+def source_line(c: Citation) -> str:
+    """``[n] <url|Title — Section> · v… · updated …`` for the Sources list."""
+    return f"[{c.n}] {title_link(c)}{details(c)}"
+
+
+def related_lines(citations: Sequence[Citation]) -> list[str]:
+    """Titles and sections only: related documents are suggestions, never quoted as fact."""
+    return [f"• {title_link(c)}" for c in citations]
+
+
+def _citation_section(c: Citation) -> Block:
+    text = f"*[{c.n}]* {title_link(c)}{details(c)}"
+    if c.quote.strip():
+        text += "\n" + quote(truncate(" ".join(c.quote.split()), QUOTE_CHARS))
+    return kit.section(text)
+
+
+def cite_blocks(answer: Answer) -> list[Block]:
+    """Each citation with its link, version, date and verbatim quote; ≤50 blocks."""
+    if answer.abstained or not answer.grounded or not answer.citations:
+        return [kit.section(messages.NOTHING_TO_CITE)]
+    blocks: list[Block] = []
+    if answer.question.strip():
+        blocks.append(kit.context([f"_{escape(truncate(answer.question.strip(), 300))}_"]))
+    tail = [kit.context([messages.omitted_note(len(answer.unsupported))])] \
+        if answer.unsupported else []
+    room = limits.MESSAGE_BLOCKS - len(blocks) - len(tail)
+    citations = answer.citations
+    if len(citations) > room:
+        shown = room - 1
+        blocks += [_citation_section(c) for c in citations[:shown]]
+        blocks.append(kit.context([messages.more(len(citations) - shown)]))
+    else:
+        blocks += [_citation_section(c) for c in citations]
+    return blocks + tail
