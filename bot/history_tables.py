@@ -1,0 +1,81 @@
+"""The bot's tables, beside the indexer's in the same state database.
+
+Kept apart from :mod:`indexer.state` because only the Slack surface writes them: the
+indexer never learns who asked what.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# Slack delivers an event again when it thinks we were slow (X-Slack-Retry-Num); the key
+# (event_id, or client_msg_id) is claimed once, so a retry never answers twice.
+slack_events = Table(
+    "slack_events", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+answers = Table(
+    "answers", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("user_id", String(40), nullable=False),
+    Column("channel_id", String(40), nullable=False),
+    Column("thread_ts", String(40), index=True),  # the thread the answer lives in
+    Column("message_ts", String(40), index=True),  # the answer's own message, once posted
+    Column("visibility", String(20), nullable=False),  # public | dm | ephemeral
+    Column("question", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("abstained", Boolean, nullable=False, default=False),
+    Column("grounded", Boolean, nullable=False, default=False),
+    Column("generator", String(100), nullable=False, default=""),
+    Column("model", String(200), nullable=False, default=""),  # model or adapter name
+    Column("audiences", JSON, nullable=False, default=list),
+    Column("sources", JSON),  # the sources the answer could draw from; None = all
+    Column("citations", JSON, nullable=False, default=list),
+)
+
+# One row per cited document, so a sync can find the answers its changes make stale.
+answer_docs = Table(
+    "answer_docs", metadata,
+    Column("answer_id", String(32), ForeignKey("answers.id"), nullable=False, index=True),
+    Column("doc_id", Text, nullable=False, index=True),
+    Column("doc_version", Text, nullable=False, default=""),
+)
+
+feedback = Table(
+    "feedback", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("answer_id", String(32), ForeignKey("answers.id"), nullable=False, index=True),
+    Column("user_id", String(40), nullable=False),
+    Column("rating", String(10), nullable=False),  # up | down
+    Column("reasons", JSON, nullable=False, default=list),
+    Column("details", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("answer_id", "user_id", name="one_vote_per_user"),
+)
+
+# A change is (document, its new version or "deleted"); one alert per answer and change.
+stale_alerts = Table(
+    "stale_alerts", metadata,
+    Column("answer_id", String(32), ForeignKey("answers.id"), nullable=False),
+    Column("doc_id", Text, nullable=False),
+    Column("change", Text, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("answer_id", "doc_id", "change", name="one_alert_per_change"),
+)

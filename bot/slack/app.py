@@ -1,0 +1,52 @@
+"""The slack-bolt App: verification, dedupe, listeners, and the hooks a sync triggers."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from bot.slack.dedupe import dedupe_middleware
+from bot.slack.listeners import actions, commands, events, home
+from bot.slack.services import Services
+from bot.slack.stale import alert_stale_answers
+from indexer.index import SyncResult
+
+log = logging.getLogger(__name__)
+
+
+class _NoBodies(logging.Filter):
+    """Bolt logs a rejected request's body; a forged request's body is not ours to keep."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Invalid request signature" in str(record.msg):
+            record.msg = "rejected a request with a bad signature or a stale timestamp"
+            record.args = ()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def build_app(svc: Services, signing_secret: str | None) -> App:
+    """``signing_secret`` None: Socket Mode, where Slack's connection authenticates."""
+    logging.getLogger("slack_bolt.RequestVerification").addFilter(_NoBodies())
+    app = App(client=svc.client, signing_secret=signing_secret or None,
+              request_verification_enabled=signing_secret is not None,
+              # listeners only decide and queue; answers run in svc.workers, so acking
+              # after the listener returns is still a matter of milliseconds
+              process_before_response=True, logger=logging.getLogger("policybot.slack"))
+    if not svc.bot_user_id:
+        svc.bot_user_id = app.client.auth_test()["user_id"]
+    app.use(dedupe_middleware(svc))
+    for listeners in (events, commands, actions, home):
+        listeners.register(app, svc)
+    svc.index.on_synced.append(lambda result: _after_sync(svc, result))
+    return app
+
+
+def _after_sync(svc: Services, result: SyncResult) -> None:
+    for report in result.reports:
+        svc.metrics.sync_runs.labels(report.source, report.status).inc()
+    told = alert_stale_answers(svc, result)
+    if told:
+        log.info("told %d thread(s) that an answer's sources changed", told)
+

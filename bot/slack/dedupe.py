@@ -1,0 +1,31 @@
+"""Skips Slack's retries and duplicate deliveries before any listener runs.
+
+Slack re-sends an event it thinks we were slow on (``X-Slack-Retry-Num``) with the same
+``event_id``; the id is claimed in the state database, so the answer is given once even
+across restarts and replicas. The retry is still acknowledged, or Slack keeps retrying.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import BoltResponse
+
+from bot.slack.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def dedupe_middleware(svc: Services) -> Callable[..., Any]:
+    def dedupe(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not svc.history.claim_event(f"event:{event_id}"):
+            svc.metrics.duplicates.inc()
+            log.info("skipping %s: already handled (a retry or duplicate delivery)", event_id)
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    return dedupe

@@ -1,0 +1,115 @@
+"""Buttons and the feedback modal: 👍/👎, "Share in channel", App Home's "Re-index"."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk.errors import SlackApiError
+
+from bot.slack import messages
+from bot.slack.blocks import answer_blocks, answer_text
+from bot.slack.blocks_admin import feedback_modal
+from bot.slack.conversation import Question, answer_in_conversation
+from bot.slack.services import Services
+from bot.slack.stored import as_answer, readable_by
+from bot.slack.syncing import reindex
+from bot.slack.workers import Busy
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, svc: Services) -> None:
+    @app.action("feedback_up")
+    def on_up(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+              respond: Respond) -> None:
+        ack()
+        if _vote(svc, body, action["value"], "up"):
+            respond(response_type="ephemeral", replace_original=False,
+                    text=messages.FEEDBACK_THANKS)
+
+    @app.action("feedback_down")
+    def on_down(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        if _vote(svc, body, action["value"], "down"):
+            try:
+                svc.client.views_open(trigger_id=body["trigger_id"],
+                                      view=feedback_modal(action["value"]))
+            except SlackApiError as exc:
+                svc.slack_error("views.open", exc)
+
+    @app.view("feedback_modal")
+    def on_feedback(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ack()
+        values = view.get("state", {}).get("values", {})
+        reasons = [o["value"] for o in
+                   values.get("reasons", {}).get("reasons", {}).get("selected_options") or []]
+        details = (values.get("details", {}).get("details", {}).get("value") or "").strip()
+        _vote(svc, body, view.get("private_metadata", ""), "down", reasons, details)
+
+    @app.action("share_answer")
+    def on_share(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+                 respond: Respond) -> None:
+        ack()
+        _share(svc, body, action["value"], respond)
+
+    @app.action("reindex_source")
+    def on_reindex(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        user = body["user"]["id"]
+        if not svc.access.is_admin(user):  # the button is admin-only, but never trust it
+            log.info("refused re-index button from %s: not an admin", user)
+            return
+        source = action.get("value") or None
+        if source and source not in {s.name for s in svc.settings.sources}:
+            return
+        try:
+            svc.syncs.submit(reindex, svc, user, source)
+        except Busy:
+            log.warning("re-index of %s not started: a sync queue is full", source)
+
+
+def _vote(svc: Services, body: dict[str, Any], answer_id: str, rating: str,
+          reasons: list[str] | None = None, details: str = "") -> bool:
+    record = svc.history.answer(answer_id)
+    if record is None:
+        return False
+    svc.history.record_feedback(answer_id, body["user"]["id"], rating, reasons, details)
+    return True
+
+
+def _share(svc: Services, body: dict[str, Any], answer_id: str, respond: Respond) -> None:
+    """Post an ephemeral answer for everyone. An answer drawn with the asker's audiences
+    might quote restricted documents, so it is asked again with public ones only."""
+    user = body["user"]["id"]
+    record = svc.history.answer(answer_id)
+    if record is None or not readable_by(record, user):
+        return
+    channel = (body.get("channel") or {}).get("id") or record.channel_id
+    if record.audiences:
+        q = Question(user, channel, record.question, None, private=False, surface="share")
+        try:
+            svc.workers.submit(answer_in_conversation, svc, q, [])
+        except Busy:
+            respond(response_type="ephemeral", replace_original=False, text=messages.BUSY)
+            return
+    else:
+        answer = as_answer(record)
+        try:
+            posted = svc.client.chat_postMessage(
+                channel=channel, text=answer_text(answer), unfurl_links=False,
+                unfurl_media=False,
+                blocks=[*answer_blocks(answer, answer_id=answer_id),
+                        {"type": "context", "elements": [
+                            {"type": "mrkdwn", "text": messages.shared_by(user)}]}])
+        except SlackApiError as exc:
+            svc.slack_error("chat.postMessage", exc)
+            respond(response_type="ephemeral", replace_original=False,
+                    text=messages.SHARE_FAILED)
+            return
+        shared = svc.history.record_answer(answer, user_id=user, channel_id=channel,
+                                           thread_ts=None, visibility="public",
+                                           model=record.model)
+        svc.history.set_message(shared, posted["ts"], posted["ts"])
+    respond(delete_original=True)

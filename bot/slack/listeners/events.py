@@ -1,0 +1,121 @@
+"""Mentions, DMs and thread follow-ups: decide in milliseconds, answer in the pool."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from bot.slack import messages
+from bot.slack.conversation import Question, answer_in_conversation
+from bot.slack.questions import mentions, message_key, question_text, skip_reason
+from bot.slack.services import Services
+from bot.slack.workers import Busy
+from indexer.state import utcnow
+from model.passages import Turn
+
+log = logging.getLogger(__name__)
+DM_MEMORY = timedelta(minutes=15)  # a DM question this soon after an answer is a follow-up
+
+
+def register(app: App, svc: Services) -> None:
+    @app.event("app_mention")
+    def on_mention(event: dict[str, Any]) -> None:
+        if _skip(svc, event):
+            return
+        thread = event.get("thread_ts") or event["ts"]
+        turns = _turns(svc, event["channel"], event.get("thread_ts"))
+        _ask(svc, event, Question(event["user"], event["channel"],
+                                  question_text(event.get("text", ""), svc.bot_user_id),
+                                  thread, private=False, surface="mention"), turns)
+
+    @app.event("message")
+    def on_message(event: dict[str, Any]) -> None:
+        if event.get("channel_type") == "im":
+            _on_dm(svc, event)
+        elif event.get("thread_ts") and not mentions(event.get("text", ""), svc.bot_user_id):
+            _on_thread_reply(svc, event)
+        # a channel message that mentions the bot arrives as app_mention too
+
+
+def _on_dm(svc: Services, event: dict[str, Any]) -> None:
+    if _skip(svc, event):
+        return
+    channel, thread = event["channel"], event.get("thread_ts")
+    if thread:
+        turns = _turns(svc, channel, thread)
+    else:
+        last = svc.history.latest_answer(channel)
+        recent = last is not None and utcnow() - last.created_at < DM_MEMORY
+        turns = [Turn(last.question, last.text)] if recent and last else []
+    _ask(svc, event, Question(event["user"], channel,
+                              question_text(event.get("text", ""), svc.bot_user_id),
+                              thread, private=True, surface="dm"), turns)
+
+
+def _on_thread_reply(svc: Services, event: dict[str, Any]) -> None:
+    """A reply in a thread the bot answered in is a follow-up; no mention needed."""
+    channel, thread = event["channel"], event["thread_ts"]
+    cfg = svc.settings.channel(channel)
+    if (cfg and cfg.mention_only) or not svc.history.thread_turns(channel, thread, limit=1):
+        return
+    if _skip(svc, event):
+        return
+    _ask(svc, event, Question(event.get("user", ""), channel,
+                              question_text(event.get("text", ""), svc.bot_user_id),
+                              thread, private=False, surface="thread"),
+         _turns(svc, channel, thread))
+
+
+def _turns(svc: Services, channel: str, thread: str | None) -> list[Turn]:
+    if not thread:
+        return []
+    return [Turn(r.question, r.text) for r in svc.history.thread_turns(channel, thread)]
+
+
+def _skip(svc: Services, event: dict[str, Any]) -> bool:
+    cfg = svc.settings.channel(event.get("channel", ""))
+    reason = skip_reason(event, respond_to_bots=bool(cfg and cfg.respond_to_bots))
+    if reason is None and not event.get("user"):
+        reason = "no user"
+    if reason:
+        log.debug("ignoring message %s: %s", event.get("ts"), reason)
+    return reason is not None
+
+
+def _ask(svc: Services, event: dict[str, Any], q: Question, turns: list[Turn]) -> None:
+    key = message_key(event)
+    if key and not svc.history.claim_event(key):
+        svc.metrics.duplicates.inc()
+        return
+    svc.metrics.questions.labels(q.surface).inc()
+    if not q.text:
+        _tell(svc, q, messages.EMPTY_QUESTION)
+        return
+    if not q.private and svc.access.sources(q.channel_id) == ():
+        _tell(svc, q, messages.CHANNEL_NOT_ALLOWED)
+        return
+    wait = svc.limiter.check(q.user_id)
+    if wait:
+        svc.metrics.rate_limited.inc()
+        _tell(svc, q, messages.rate_limited(wait))
+        return
+    try:
+        svc.workers.submit(answer_in_conversation, svc, q, turns)
+    except Busy:
+        _tell(svc, q, messages.BUSY)
+
+
+def _tell(svc: Services, q: Question, text: str) -> None:
+    """A note only the asker sees (in a DM every message is only theirs)."""
+    try:
+        if q.private:
+            svc.client.chat_postMessage(channel=q.channel_id, thread_ts=q.thread_ts, text=text)
+        else:
+            svc.client.chat_postEphemeral(channel=q.channel_id, user=q.user_id,
+                                          thread_ts=q.thread_ts, text=text)
+    except SlackApiError as exc:
+        svc.slack_error("chat.postEphemeral", exc)

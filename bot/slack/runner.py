@@ -1,0 +1,89 @@
+"""Starts the Slack app in one process: the app, the sync scheduler, and the transport
+(HTTP with waitress, or Socket Mode). ``policybot serve`` is a thin wrapper around it."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.settings import AppSettings
+from bot.slack.app import build_app
+from bot.slack.client import web_client
+from bot.slack.http import WsgiApp, serve_http
+from bot.slack.secrets import load_secrets
+from bot.slack.services import Services
+from indexer.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def start_services(settings: AppSettings, socket_mode: bool) -> tuple[Services, Any, Any]:
+    """(services, bolt app, scheduler or None), with secrets checked and Slack reachable."""
+    secrets = load_secrets(socket_mode=socket_mode)
+    client = web_client(secrets.bot_token, secrets.api_url)
+    svc = Services.build(settings, client)
+    try:
+        app = build_app(svc, None if socket_mode else secrets.signing_secret)
+    except SlackApiError as exc:
+        raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}); "
+                          "check the token and POLICYBOT_SLACK_API_URL") from exc
+    svc.history.forget_events()
+    scheduler = None
+    if settings.slack.run_scheduler and any(s.schedule for s in settings.sources):
+        from indexer.scheduler import start_scheduler
+
+        scheduler = start_scheduler(svc.index)
+    _warm_up(svc)
+    return svc, app, scheduler
+
+
+def _warm_up(svc: Services) -> None:
+    """Load the model (and, on a fresh install, index the sources) before the first
+    question needs them, so nobody waits seconds for their first answer."""
+    def warm() -> None:
+        svc.index.store.refresh()
+        if not svc.index.store.exists and svc.settings.sources:
+            log.info("the index is empty: syncing every source now")
+            svc.index.sync(trigger="startup")
+        svc.index.embedder.embed_query("warm up")
+
+    svc.syncs.submit(warm)
+
+
+def serve(settings: AppSettings, socket_mode: bool, host: str, port: int,
+          threads: int = 16) -> None:
+    svc, app, scheduler = start_services(settings, socket_mode)
+    try:
+        if socket_mode:
+            _serve_socket(svc, app, host, port)
+        else:
+            serve_http(WsgiApp(svc, app), host, port, threads=threads)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        svc.close()
+
+
+def _serve_socket(svc: Services, app: Any, host: str, port: int) -> None:
+    """Socket Mode for installs without a public URL; /healthz and /metrics still on
+    ``port`` so orchestration can probe the process."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.secrets import load_secrets
+
+    handler = SocketModeHandler(app, load_secrets(socket_mode=True).app_token,
+                                web_client=svc.client)
+    if port:
+        threading.Thread(target=serve_http, args=(WsgiApp(svc, None), host, port, 4),
+                         daemon=True, name="health").start()
+    handler.connect()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("PolicyBot connected to Slack in Socket Mode")
+    stop.wait()
+    handler.close()

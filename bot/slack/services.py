@@ -1,0 +1,80 @@
+"""Everything a listener needs, built once per app: one place to wire, one place to fake
+nothing (tests build the same object over a temporary home)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.history import BotHistory
+from bot.settings import AppSettings
+from bot.slack.access import Access, GroupMembers
+from bot.slack.metrics import Metrics
+from bot.slack.ratelimit import RateLimiter
+from bot.slack.workers import Workers
+from indexer.index import PolicyIndex
+from model.answer import Answer
+from model.answerer import Answerer, Asker
+from model.passages import Turn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: AppSettings
+    index: PolicyIndex
+    history: BotHistory
+    client: WebClient
+    access: Access
+    limiter: RateLimiter
+    metrics: Metrics
+    workers: Workers
+    syncs: Workers = field(default_factory=lambda: Workers(1, queue=8))  # one sync at a time
+    bot_user_id: str = ""
+    _answerer: Answerer | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def build(cls, settings: AppSettings, client: WebClient,
+              index: PolicyIndex | None = None) -> Services:
+        slack = settings.slack
+        index = index or PolicyIndex(settings)
+        return cls(settings=settings, index=index, history=BotHistory(settings.db_url),
+                   client=client,
+                   access=Access(settings, GroupMembers(client, slack.membership_cache_s)),
+                   limiter=RateLimiter(slack.rate_limit, slack.rate_window_s),
+                   metrics=Metrics(), workers=Workers(slack.workers))
+
+    def answerer(self) -> Answerer:
+        """Built on first use; IndexMissingError until the first sync has written rows."""
+        with self._lock:
+            if self._answerer is None:
+                from bot.answering import build_answerer
+
+                self._answerer = build_answerer(self.settings, self.index)
+            return self._answerer
+
+    def answer(self, question: str, asker: Asker, turns: Sequence[Turn] = (),
+               on_text: Callable[[str], None] | None = None) -> Answer:
+        return self.answerer().answer(question, asker, turns, on_text)
+
+    @property
+    def model_name(self) -> str:
+        gen = self.settings.generator
+        return gen.model or (str(gen.model_path) if gen.model_path else gen.backend)
+
+    def close(self) -> None:
+        self.workers.shutdown(wait=False)
+        self.syncs.shutdown(wait=False)
+
+    def slack_error(self, method: str, exc: Any) -> None:
+        """Count a Web API failure for /metrics; callers decide what the user sees."""
+        error = getattr(getattr(exc, "response", None), "get", lambda *_: None)("error")
+        self.metrics.slack_errors.labels(method, error or type(exc).__name__).inc()
+        log.warning("Slack %s failed: %s", method, error or exc)

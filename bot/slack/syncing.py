@@ -1,0 +1,85 @@
+"""``/policy refresh`` and ``/policy reindex`` (and App Home's button): syncs started from
+Slack, run one at a time off the request thread, reported back to whoever asked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.slack import messages
+from bot.slack.blocks_admin import progress_blocks, sync_result_blocks
+from bot.slack.services import Services
+from bot.slack.streaming import Throttled
+from indexer.errors import PolicyBotError
+from indexer.index import SyncResult
+from indexer.progress import Progress
+
+log = logging.getLogger(__name__)
+Reply = Callable[[str], None]
+
+
+def refresh(svc: Services, sources: list[str], cited: dict[str, str], reply: Reply) -> None:
+    """Incremental sync of ``sources``; ``cited`` maps the answer's doc ids to titles, so
+    the reply names the cited documents that changed (all changes when empty)."""
+    try:
+        result = svc.index.sync(sources, trigger="slack-refresh")
+    except PolicyBotError as exc:
+        log.warning("refresh of %s failed: %s", sources, exc)
+        reply(messages.reindex_failed(", ".join(sources)))
+        return
+    changes = {d for r in result.reports for d in r.changes}
+    if cited:
+        changed = [cited[d] for d in cited if d in changes]
+    else:
+        changed = sorted(d.split(":", 1)[-1] for d in changes)
+    reply(messages.refreshed(sources, changed))
+
+
+def reindex(svc: Services, user_id: str, source: str | None) -> None:
+    """A full re-index, with progress and the result in a DM to the admin who asked."""
+    client = svc.client
+    try:
+        posted = client.chat_postMessage(channel=user_id, text=messages.reindex_started(source))
+    except SlackApiError as exc:
+        svc.slack_error("chat.postMessage", exc)
+        return
+    channel, ts = posted["channel"], posted["ts"]
+
+    def show(text: str, blocks: list[dict[str, Any]]) -> None:
+        try:
+            client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            svc.slack_error("chat.update", exc)
+
+    latest: dict[str, Any] = {}
+    relay = Throttled(lambda _: show(
+        messages.reindex_progress(latest["source"], latest["docs_done"], latest["docs_total"]),
+        progress_blocks(latest["source"], latest["docs_done"], latest["docs_total"])),
+        svc.settings.slack.stream_interval_s)
+
+    def on_update(progress: dict[str, Any]) -> None:
+        latest.update(progress)
+        relay("progress")
+
+    try:
+        result = svc.index.sync([source] if source else None, full=True,
+                                trigger="slack-reindex",
+                                progress=Progress(bar=False, on_update=on_update))
+    except PolicyBotError as exc:
+        log.warning("re-index of %s failed: %s", source or "all sources", exc)
+        show(messages.reindex_failed(source), [])
+        return
+    summary = {**result.summary(), "source": source,
+               "failures": [f for r in result.reports for f in r.failures]}
+    show(_finished_text(source, result), sync_result_blocks(summary, result.ok))
+
+
+def _finished_text(source: str | None, result: SyncResult) -> str:
+    if not result.ok:
+        return messages.reindex_failed(source)
+    s = result.summary()
+    return messages.reindex_finished(source, s["added"], s["updated"], s["unchanged"],
+                                     s["deleted"], s["failed"], s["seconds"])

@@ -1,0 +1,119 @@
+"""``/policy`` and its sub-commands, dispatched as signed slash-command requests."""
+
+from __future__ import annotations
+
+import json
+
+from tests.blocks_check import assert_within_limits, texts
+from tests.slack_fixtures import ADMIN, EMPLOYEE, GENERAL, GROUP_ADMIN, SlackBot
+
+
+def _body(response) -> dict:
+    return json.loads(response.body) if response.body else {}
+
+
+def test_a_question_is_answered_privately_with_a_share_button(slack_bot: SlackBot) -> None:
+    response, name = slack_bot.command("How many days of annual leave do I get?")
+    assert response.status == 200
+    assert _body(response)["response_type"] == "ephemeral"  # "Searching…" at once
+    slack_bot.settle()
+    (reply,) = slack_bot.responses(name)
+    assert reply.params["response_type"] == "ephemeral"
+    assert reply.params["replace_original"] is True
+    blocks = reply.json("blocks")
+    assert_within_limits(blocks)
+    assert "25" in texts(blocks)
+    ids = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert ids == ["feedback_up", "feedback_down", "share_answer"]
+    assert not slack_bot.slack.calls_to("chat.postMessage"), "nothing public was posted"
+
+
+def test_a_question_mentioning_payload_is_still_a_question(slack_bot: SlackBot) -> None:
+    response, name = slack_bot.command("What is the payload of the travel booking tool?")
+    assert response.status == 200
+    slack_bot.settle()
+    assert slack_bot.responses(name)
+
+
+def test_help_is_immediate(slack_bot: SlackBot) -> None:
+    for text in ("help", ""):
+        response, _ = slack_bot.command(text)
+        assert "/policy cite" in json.dumps(_body(response))
+
+
+def test_reindex_is_refused_politely_for_non_admins(slack_bot: SlackBot) -> None:
+    runs = len(slack_bot.svc.index.state.runs())
+    response, _ = slack_bot.command("reindex", user=EMPLOYEE)
+    slack_bot.settle()
+    assert "only PolicyBot admins" in _body(response)["text"]
+    assert len(slack_bot.svc.index.state.runs()) == runs, "nothing ran"
+    assert not slack_bot.posted()
+
+
+def test_admins_reindex_with_progress_and_result_in_a_dm(slack_bot: SlackBot) -> None:
+    for admin in (ADMIN, GROUP_ADMIN):  # listed by id; member of slack.admin_group
+        slack_bot.slack.reset()
+        response, _ = slack_bot.command("reindex handbook", user=admin)
+        assert "Re-indexing" in _body(response)["text"]
+        slack_bot.settle(120)
+        (started,) = slack_bot.slack.calls_to("chat.postMessage")
+        assert started.params["channel"] == admin
+        final = slack_bot.slack.calls_to("chat.update")[-1]
+        assert "Re-indexed" in final.params["text"] and "unchanged" in final.params["text"]
+        run = slack_bot.svc.index.state.runs("handbook")[-1]
+        assert run.trigger == "slack-reindex" and run.status == "ok"
+
+
+def test_reindex_of_an_unknown_source_lists_the_known_ones(slack_bot: SlackBot) -> None:
+    response, _ = slack_bot.command("reindex nope", user=ADMIN)
+    assert "`handbook`" in _body(response)["text"]
+
+
+def test_status_lists_sources(slack_bot: SlackBot) -> None:
+    _, name = slack_bot.command("status")
+    slack_bot.settle()
+    (reply,) = slack_bot.responses(name)
+    assert_within_limits(reply.json("blocks"))
+    assert "handbook" in texts(reply.json("blocks"))
+
+
+def test_cite_shows_verbatim_passages_of_the_latest_answer(slack_bot: SlackBot) -> None:
+    slack_bot.mention("How many days of annual leave do I get?", ts="1700000600.000100")
+    slack_bot.settle()
+    record = slack_bot.svc.history.latest_answer(GENERAL)
+    _, name = slack_bot.command("cite")
+    slack_bot.settle()
+    (reply,) = slack_bot.responses(name)
+    shown = texts(reply.json("blocks"))
+    for citation in record.citations:
+        assert citation["title"] in shown
+        assert " ".join(citation["quote"].split()[:6]) in " ".join(shown.split())
+
+
+def test_cite_by_message_link(slack_bot: SlackBot) -> None:
+    slack_bot.mention("What is the meal allowance when travelling?", ts="1700000700.000100")
+    slack_bot.settle()
+    slack_bot.mention("How many days of annual leave do I get?", ts="1700000800.000100")
+    slack_bot.settle()
+    first = slack_bot.svc.history.answer_at(GENERAL, "1700000700.000100")
+    link = (f"<https://policybot-test.slack.com/archives/{GENERAL}/p"
+            f"{first.message_ts.replace('.', '')}>")
+    _, name = slack_bot.command(f"cite {link}")
+    slack_bot.settle()
+    (reply,) = slack_bot.responses(name)
+    shown = texts(reply.json("blocks"))
+    assert first.citations[0]["title"] in shown
+    assert "annual-leave" not in json.dumps(reply.json("blocks"))
+
+
+def test_refresh_reports_what_changed_in_the_cited_documents(slack_bot: SlackBot) -> None:
+    slack_bot.mention("How many days of annual leave do I get?", ts="1700000900.000100")
+    slack_bot.settle()
+    record = slack_bot.svc.history.latest_answer(GENERAL)
+    cited = record.citations[0]
+    path = slack_bot.docs / cited["path"]
+    path.write_text(path.read_text() + "\n\nUpdated: leave requests now go through Beacon.\n")
+    _, name = slack_bot.command("refresh")
+    slack_bot.settle(120)
+    replies = [r.params["text"] for r in slack_bot.responses(name)]
+    assert any(cited["title"] in t and "changed" in t for t in replies), replies

@@ -1,0 +1,59 @@
+"""Stale-answer alerts: one reply per answer and change, only for recent answers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from bot.history_tables import answers
+from indexer.state import utcnow
+from tests.slack_fixtures import GENERAL, SlackBot
+
+ROOT = "1700002000.000100"
+
+
+def _alerts(bot: SlackBot) -> list:
+    return [c for c in bot.slack.calls_to("chat.postMessage")
+            if "after this answer was written" in c.params.get("text", "")]
+
+
+def _answer(bot: SlackBot) -> dict:
+    bot.mention("How many days of annual leave do I get?", ts=ROOT)
+    bot.settle()
+    record = bot.svc.history.latest_answer(GENERAL, ROOT)
+    return record.citations[0]
+
+
+def test_a_changed_cited_document_is_announced_once_in_the_thread(slack_bot: SlackBot) -> None:
+    cited = _answer(slack_bot)
+    path = slack_bot.docs / cited["path"]
+    path.write_text(path.read_text() + "\n\nNew: leave requests go through Beacon.\n")
+    slack_bot.svc.index.sync(["handbook"])
+    (alert,) = _alerts(slack_bot)
+    assert alert.params["channel"] == GENERAL and alert.params["thread_ts"] == ROOT
+    assert cited["title"] in alert.params["text"] and "Ask again" in alert.params["text"]
+    slack_bot.svc.index.sync(["handbook"])  # nothing new changed
+    slack_bot.svc.index.sync(["handbook"], full=True)  # re-read, same content
+    assert len(_alerts(slack_bot)) == 1
+    path.write_text(path.read_text() + "\nAnother change.\n")  # a second, different change
+    slack_bot.svc.index.sync(["handbook"])
+    assert len(_alerts(slack_bot)) == 2
+
+
+def test_a_removed_document_is_announced(slack_bot: SlackBot) -> None:
+    cited = _answer(slack_bot)
+    (slack_bot.docs / cited["path"]).unlink()
+    slack_bot.svc.index.sync(["handbook"])
+    (alert,) = _alerts(slack_bot)
+    assert "was removed" in alert.params["text"]
+
+
+def test_old_answers_get_no_alert(slack_bot: SlackBot) -> None:
+    cited = _answer(slack_bot)
+    with slack_bot.svc.history.engine.begin() as conn:
+        conn.execute(update(answers).values(created_at=utcnow() - timedelta(days=31)))
+    path = slack_bot.docs / cited["path"]
+    path.write_text(path.read_text() + "\n\nChanged.\n")
+    slack_bot.svc.index.sync(["handbook"])
+    assert _alerts(slack_bot) == []
