@@ -24,6 +24,7 @@ class Reply:
     delay: float = 0.0  # seconds before the status line: a slow server
     ctype: str = "text/event-stream"
     truncate: bool = False  # promise more bytes than sent, then hang up: a broken stream
+    event_delay: float = 0.0  # seconds between SSE events: a model generating in real time
 
 
 def sse(*pieces: str, done: bool = True) -> bytes:
@@ -60,6 +61,9 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                                           json.loads(raw) if raw else None))
             reply = fake.next_reply()
             time.sleep(reply.delay)
+            if reply.event_delay:
+                self._trickle(reply)
+                return
             with contextlib.suppress(OSError):  # the client may have given up already
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.ctype)
@@ -68,6 +72,19 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(reply.body)
                 self.wfile.flush()
+
+        def _trickle(self, reply: Reply) -> None:
+            """Events one by one, no Content-Length: the body ends when the server closes."""
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.ctype)
+                self.end_headers()
+                for event in reply.body.split(b"\n\n"):
+                    if event.strip():
+                        self.wfile.write(event + b"\n\n")
+                        self.wfile.flush()
+                        time.sleep(reply.event_delay)
 
         do_GET = do_POST = _serve
 

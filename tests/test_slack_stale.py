@@ -57,3 +57,22 @@ def test_old_answers_get_no_alert(slack_bot: SlackBot) -> None:
     path.write_text(path.read_text() + "\n\nChanged.\n")
     slack_bot.svc.index.sync(["handbook"])
     assert _alerts(slack_bot) == []
+
+
+def test_a_standalone_scheduler_posts_the_alerts(slack_bot: SlackBot, monkeypatch) -> None:
+    """With the scheduler in its own process, that process sees the sync and alerts."""
+    from bot.cli.index_commands import _alert_from_here
+    from indexer.index import PolicyIndex
+    from tests.slack_fixtures import TOKEN
+
+    cited = _answer(slack_bot)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("POLICYBOT_SLACK_API_URL", slack_bot.slack.url)
+    settings = slack_bot.svc.settings
+    scheduler_index = PolicyIndex(settings, embedder=slack_bot.svc.index.embedder)
+    _alert_from_here(settings, scheduler_index)
+    path = slack_bot.docs / cited["path"]
+    path.write_text(path.read_text() + "\n\nChanged by the policy owner.\n")
+    scheduler_index.sync(["handbook"], trigger="schedule")
+    (alert,) = _alerts(slack_bot)
+    assert alert.params["thread_ts"] == ROOT

@@ -78,6 +78,7 @@ def scheduler(app: Any) -> None:
     if not any(s.schedule for s in index.settings.sources):
         raise click.UsageError("no source has a schedule: add schedule = \"6h\" (or a cron "
                                "line) to a [[sources]] entry")
+    _alert_from_here(app.settings, index)
     sched = start_scheduler(index)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -85,6 +86,22 @@ def scheduler(app: Any) -> None:
     click.echo("scheduler running; Ctrl-C to stop", err=True)
     stop.wait()
     sched.shutdown(wait=True)
+
+
+def _alert_from_here(settings: Any, index: Any) -> None:
+    """When the scheduler runs alone (``slack.run_scheduler = false`` on the bot replicas),
+    it is the process that sees syncs finish, so it posts the stale-answer alerts."""
+    from bot.slack.secrets import bot_token_only
+
+    secrets = bot_token_only()
+    if secrets is None:
+        click.echo("SLACK_BOT_TOKEN not set: stale-answer alerts are off", err=True)
+        return
+    from bot.slack.app import watch_syncs
+    from bot.slack.client import web_client
+    from bot.slack.services import Services
+
+    watch_syncs(Services.build(settings, web_client(secrets.bot_token, secrets.api_url), index))
 
 
 @click.command()

@@ -39,8 +39,13 @@ def build_app(svc: Services, signing_secret: str | None) -> App:
     app.use(dedupe_middleware(svc))
     for listeners in (events, commands, actions, home):
         listeners.register(app, svc)
-    svc.index.on_synced.append(lambda result: _after_sync(svc, result))
+    watch_syncs(svc)
     return app
+
+
+def watch_syncs(svc: Services) -> None:
+    """After every sync of ``svc.index`` (scheduled, CLI or Slack): metrics and alerts."""
+    svc.index.on_synced.append(lambda result: _after_sync(svc, result))
 
 
 def _after_sync(svc: Services, result: SyncResult) -> None:

@@ -46,6 +46,17 @@ def _checked(name: str, env: dict[str, str]) -> str:
     return value
 
 
+def bot_token_only(env: dict[str, str] | None = None) -> SlackSecrets | None:
+    """For processes that only post (the standalone scheduler's stale-answer alerts):
+    None when no bot token is configured at all."""
+    env = dict(os.environ) if env is None else env
+    if not env.get("SLACK_BOT_TOKEN", "").strip():
+        return None
+    api_url = env.get("POLICYBOT_SLACK_API_URL", "").strip() or DEFAULT_API_URL
+    return SlackSecrets(bot_token=_checked("SLACK_BOT_TOKEN", env), signing_secret="",
+                        api_url=api_url.rstrip("/") + "/")
+
+
 def load_secrets(socket_mode: bool = False, env: dict[str, str] | None = None) -> SlackSecrets:
     """The secrets ``serve`` needs; ConfigError naming the first one missing or fake."""
     env = dict(os.environ) if env is None else env
