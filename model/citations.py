@@ -75,13 +75,14 @@ def resolve(text: str, passages: Sequence[NumberedPassage]) -> Resolved:
         for d in docs:
             cited_by[d].append(clean)
         out_sentences.append(AnswerSentence(clean, nums))
-        pieces.append(_with_markers(clean, nums))
+        pieces.append(with_markers(clean, nums))
     citations = [_citation(new_number[doc], [given[n] for n in sorted(used[doc])],
                            cited_by[doc]) for doc in order]
     return Resolved(" ".join(pieces), out_sentences, citations, dropped)
 
 
-def _with_markers(sentence: str, numbers: list[int]) -> str:
+def with_markers(sentence: str, numbers: list[int]) -> str:
+    """A sentence with its markers before the final stop, as answers are written."""
     if not numbers:
         return sentence
     marks = "".join(f"[{n}]" for n in numbers)

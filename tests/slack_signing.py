@@ -160,18 +160,8 @@ def message_event(
     bot_id: str | None = None,
 ) -> dict[str, Any]:
     """A ``message`` event (a direct message by default); ``bot_id`` marks a bot's post."""
-    event: dict[str, Any] = {
-        "type": "message",
-        "user": user,
-        "text": text,
-        "ts": ts,
-        "team": team_id,
-        "channel": channel,
-        "event_ts": ts,
-        "channel_type": channel_type,
-    }
-    if thread_ts is not None:
-        event["thread_ts"] = thread_ts
+    event = {**app_mention(text, user, channel, ts, thread_ts, team_id), "type": "message",
+             "channel_type": channel_type}
     if bot_id is not None:
         event["bot_id"] = bot_id
     return event

@@ -15,19 +15,10 @@ from bot.slack.blocks_cite import related_lines, source_line
 from bot.slack.kit import Block
 from bot.slack.mrkdwn import escape, link, split, truncate
 from model.answer import Answer, Citation
+from model.citations import with_markers
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 STREAM_SECTIONS = 5  # a partial answer longer than this is cut; the final message replaces it
-
-
-def _with_markers(sentence: str, numbers: list[int]) -> str:
-    """A sentence with its markers before the final stop, as answers are written."""
-    if not numbers:
-        return sentence
-    marks = "".join(f"[{n}]" for n in numbers)
-    if sentence[-1:] in ".!?":
-        return f"{sentence[:-1]} {marks}{sentence[-1]}"
-    return f"{sentence} {marks}"
 
 
 def shown_text(answer: Answer) -> str:
@@ -35,7 +26,7 @@ def shown_text(answer: Answer) -> str:
     if not answer.unsupported:
         return answer.text.strip()
     kept = [s for s in answer.sentences if s.supported and s.text.strip()]
-    return " ".join(_with_markers(s.text.strip(), s.citations) for s in kept)
+    return " ".join(with_markers(s.text.strip(), s.citations) for s in kept)
 
 
 def _states_fact(answer: Answer) -> bool:
