@@ -127,7 +127,8 @@ class SlackBot:
         """Wait until every queued answer and sync has finished."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.svc.workers.wait_idle(0.05) and self.svc.syncs.wait_idle(0.05):
+            if all(pool.wait_idle(0.05) for pool in (self.svc.workers, self.svc.syncs,
+                                                     self.svc.notes)):
                 return
         raise AssertionError("background work did not finish")
 

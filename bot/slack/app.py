@@ -15,6 +15,14 @@ from indexer.index import SyncResult
 log = logging.getLogger(__name__)
 
 
+class _NoTokenWarning(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused when a client is given: it is used, by
+    the client we build (with our base URL and retry handlers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in str(record.msg)
+
+
 class _NoBodies(logging.Filter):
     """Bolt logs a rejected request's body; a forged request's body is not ours to keep."""
 
@@ -29,6 +37,7 @@ class _NoBodies(logging.Filter):
 def build_app(svc: Services, signing_secret: str | None) -> App:
     """``signing_secret`` None: Socket Mode, where Slack's connection authenticates."""
     logging.getLogger("slack_bolt.RequestVerification").addFilter(_NoBodies())
+    logging.getLogger("slack_bolt.App").addFilter(_NoTokenWarning())
     app = App(client=svc.client, signing_secret=signing_secret or None,
               request_verification_enabled=signing_secret is not None,
               # listeners only decide and queue; answers run in svc.workers, so acking

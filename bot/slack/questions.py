@@ -40,15 +40,6 @@ def skip_reason(event: dict[str, Any], respond_to_bots: bool) -> str | None:
     return None
 
 
-def dedupe_keys(body: dict[str, Any]) -> list[str]:
-    """Event id, plus the user's message id: Slack sends one message as both
-    ``app_mention`` and ``message`` with different event ids but one client_msg_id."""
-    keys = []
-    if body.get("event_id"):
-        keys.append(f"event:{body['event_id']}")
-    return keys
-
-
 def message_key(event: dict[str, Any]) -> str | None:
     msg = event.get("client_msg_id")
     if msg:

@@ -54,18 +54,27 @@ def _warm_up(svc: Services) -> None:
     svc.syncs.submit(warm)
 
 
+SHUTDOWN_GRACE_S = 20.0  # within Kubernetes' default 30 s termination grace period
+
+
 def serve(settings: AppSettings, socket_mode: bool, host: str, port: int,
           threads: int = 16) -> None:
     svc, app, scheduler = start_services(settings, socket_mode)
+    # SIGTERM (docker stop, Kubernetes) stops like Ctrl-C: no new requests, and the
+    # questions already acknowledged are answered, because Slack won't send them again.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if socket_mode:
             _serve_socket(svc, app, host, port)
         else:
             serve_http(WsgiApp(svc, app), host, port, threads=threads)
+    except KeyboardInterrupt:
+        log.info("stopping: finishing the questions in progress (up to %.0f s)",
+                 SHUTDOWN_GRACE_S)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-        svc.close()
+        svc.close(grace_s=SHUTDOWN_GRACE_S)
 
 
 def _serve_socket(svc: Services, app: Any, host: str, port: int) -> None:
@@ -81,9 +90,8 @@ def _serve_socket(svc: Services, app: Any, host: str, port: int) -> None:
         threading.Thread(target=serve_http, args=(WsgiApp(svc, None), host, port, 4),
                          daemon=True, name="health").start()
     handler.connect()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     log.info("PolicyBot connected to Slack in Socket Mode")
-    stop.wait()
-    handler.close()
+    try:
+        threading.Event().wait()  # until SIGINT/SIGTERM raise KeyboardInterrupt
+    finally:
+        handler.close()

@@ -36,6 +36,7 @@ class Services:
     metrics: Metrics
     workers: Workers
     syncs: Workers = field(default_factory=lambda: Workers(1, queue=8))  # one sync at a time
+    notes: Workers = field(default_factory=lambda: Workers(2, queue=200))  # short replies
     bot_user_id: str = ""
     _answerer: Answerer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -69,9 +70,14 @@ class Services:
         gen = self.settings.generator
         return gen.model or (str(gen.model_path) if gen.model_path else gen.backend)
 
-    def close(self) -> None:
-        self.workers.shutdown(wait=False)
-        self.syncs.shutdown(wait=False)
+    def close(self, grace_s: float = 0.0) -> None:
+        """Stop taking work; with ``grace_s``, let acked questions finish first, since
+        Slack will not deliver them again."""
+        if grace_s:
+            self.workers.wait_idle(grace_s)
+            self.notes.wait_idle(min(grace_s, 5.0))
+        for pool in (self.workers, self.notes, self.syncs):
+            pool.shutdown(wait=False)
 
     def slack_error(self, method: str, exc: Any) -> None:
         """Count a Web API failure for /metrics; callers decide what the user sees."""

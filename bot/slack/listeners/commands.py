@@ -37,17 +37,16 @@ def register(app: App, svc: Services) -> None:
         elif sub == "reindex":
             _reindex(svc, ack, user, arg)
         elif sub == "refresh":
-            ack()
             try:  # the sync pool: refreshes queue behind each other, never behind answers
                 svc.syncs.submit(_refresh, svc, respond, user, channel, arg)
             except Busy:
-                respond(response_type="ephemeral", text=messages.BUSY)
+                ack(response_type="ephemeral", text=messages.BUSY)
+                return
+            ack()
         elif sub == "status":
-            ack()
-            _background(svc, respond, _status, svc, respond)
+            _background(svc, ack, _status, svc, respond)
         elif sub == "cite":
-            ack()
-            _background(svc, respond, _cite, svc, respond, user, channel, arg)
+            _background(svc, ack, _cite, svc, respond, user, channel, arg)
         else:
             svc.metrics.questions.labels("command").inc()
             wait = svc.limiter.check(user)
@@ -55,15 +54,22 @@ def register(app: App, svc: Services) -> None:
                 svc.metrics.rate_limited.inc()
                 ack(response_type="ephemeral", text=messages.rate_limited(wait))
                 return
-            ack(response_type="ephemeral", text=messages.WORKING)
-            _background(svc, respond, _answer, svc, respond, user, channel, arg)
+            _background(svc, ack, _answer, svc, respond, user, channel, arg,
+                        working=messages.WORKING)
 
 
-def _background(svc: Services, respond: Respond, fn: Any, *args: Any) -> None:
+def _background(svc: Services, ack: Ack, fn: Any, *args: Any, working: str | None = None
+                ) -> None:
+    """Queue first, then ack with what the user should see now: the queue's verdict."""
     try:
         svc.workers.submit(fn, *args)
     except Busy:
-        respond(response_type="ephemeral", text=messages.BUSY)
+        ack(response_type="ephemeral", text=messages.BUSY)
+        return
+    if working:
+        ack(response_type="ephemeral", text=working)
+    else:
+        ack()
 
 
 def _answer(svc: Services, respond: Respond, user: str, channel: str, question: str) -> None:

@@ -110,7 +110,16 @@ def _ask(svc: Services, event: dict[str, Any], q: Question, turns: list[Turn]) -
 
 
 def _tell(svc: Services, q: Question, text: str) -> None:
-    """A note only the asker sees (in a DM every message is only theirs)."""
+    """A note only the asker sees (in a DM every message is only theirs), posted after the
+    ack: a slow or rate-limited Web API must never hold the acknowledgement up."""
+    try:
+        svc.notes.submit(_post_note, svc, q, text)
+    except Busy:
+        log.warning("note to %s dropped: the notes queue is full", q.user_id)
+
+
+def _post_note(svc: Services, q: Question, text: str) -> None:
+    method = "chat.postMessage" if q.private else "chat.postEphemeral"
     try:
         if q.private:
             svc.client.chat_postMessage(channel=q.channel_id, thread_ts=q.thread_ts, text=text)
@@ -118,4 +127,4 @@ def _tell(svc: Services, q: Question, text: str) -> None:
             svc.client.chat_postEphemeral(channel=q.channel_id, user=q.user_id,
                                           thread_ts=q.thread_ts, text=text)
     except SlackApiError as exc:
-        svc.slack_error("chat.postEphemeral", exc)
+        svc.slack_error(method, exc)
