@@ -11,6 +11,7 @@ The API key is sent only as a header and scrubbed from every message we log or r
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,19 @@ PROMPT_MARGIN_TOKENS = 48  # chat-template markup and the error of the approxima
 def approx_tokens(text: str) -> int:
     """A deliberately high token estimate (3 characters a token): we never see the tokenizer."""
     return len(text) // 3 + 1
+
+
+def fit_messages(question: str, passages: Sequence[NumberedPassage], history: Sequence[Turn],
+                 context_tokens: int, max_tokens: int) -> list[dict[str, str]]:
+    """The chat messages sent for a question: passages trimmed to what a ``context_tokens``
+    window leaves after everything else and ``max_tokens`` of answer.
+
+    A function of its own so adapter training data is built with exactly the prompt this
+    generator sends at inference."""
+    fixed = build_messages(question, [], history)
+    overhead = sum(approx_tokens(m["content"]) + 4 for m in fixed) + PROMPT_MARGIN_TOKENS
+    budget = max(64, context_tokens - max_tokens - overhead)
+    return build_messages(question, passages, history, budget, approx_tokens)
 
 
 class OpenAICompatibleGenerator(Generator):
@@ -67,13 +81,29 @@ class OpenAICompatibleGenerator(Generator):
                              f"with max_tokens={self.options['max_tokens']}")
         self._api_key = api_key or None
         self._client = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s))
+        self._owns_client = True
 
     def __repr__(self) -> str:
         return f"OpenAICompatibleGenerator(base_url={self.base_url!r}, model={self.model!r})"
 
     def close(self) -> None:
-        """Release pooled connections."""
-        self._client.close()
+        """Release pooled connections (views made by :meth:`with_model` share them)."""
+        if self._owns_client:
+            self._client.close()
+
+    def with_model(self, name: str) -> OpenAICompatibleGenerator:
+        """The same server, options and connection pool, asking for model ``name``.
+
+        vLLM selects a LoRA adapter by the request's ``model``, so one generator per
+        adapter would only multiply connection pools; a view costs a shallow copy."""
+        if not name:
+            raise ValueError("model must name the served model or LoRA adapter")
+        if name == self.model:
+            return self
+        view = copy.copy(self)
+        view.model = name
+        view._owns_client = False
+        return view
 
     def generate(self, question: str, passages: Sequence[NumberedPassage],
                  history: Sequence[Turn] = ()) -> Iterator[str]:
@@ -110,10 +140,8 @@ class OpenAICompatibleGenerator(Generator):
     def _messages(self, question: str, passages: Sequence[NumberedPassage],
                   history: Sequence[Turn]) -> list[dict[str, str]]:
         """Passages trimmed to what the context window leaves after everything else."""
-        fixed = build_messages(question, [], history)
-        overhead = sum(approx_tokens(m["content"]) + 4 for m in fixed) + PROMPT_MARGIN_TOKENS
-        budget = max(64, self.context_tokens - self.options["max_tokens"] - overhead)
-        return build_messages(question, passages, history, budget, approx_tokens)
+        return fit_messages(question, passages, history, self.context_tokens,
+                            self.options["max_tokens"])
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "text/event-stream"}

@@ -1,0 +1,1 @@
+"""Serving LoRA adapters: what vLLM will accept, its runtime loading API, the promotion gate."""
