@@ -141,7 +141,9 @@ class SlackBot:
         return [c for c in calls if channel is None or c.params.get("channel") == channel]
 
 
-def make_bot(tmp_path: Path, home: Path, embedder: Any, **slack: Any) -> Iterator[SlackBot]:
+def make_bot(tmp_path: Path, home: Path, embedder: Any, top: dict[str, Any] | None = None,
+             **slack: Any) -> Iterator[SlackBot]:
+    """``top``: other settings (generator, adapters, channels) over the defaults."""
     from bot.settings import load_app_settings
     from bot.slack.app import build_app
     from bot.slack.client import web_client
@@ -151,7 +153,8 @@ def make_bot(tmp_path: Path, home: Path, embedder: Any, **slack: Any) -> Iterato
     shutil.copytree(home / "home", tmp_path / "home")
     shutil.copytree(home / "docs", tmp_path / "docs")
     (tmp_path / "extra").mkdir()
-    settings = load_app_settings(None, **slack_settings(tmp_path, tmp_path / "docs", **slack))
+    settings = load_app_settings(None, **{**slack_settings(tmp_path, tmp_path / "docs", **slack),
+                                          **(top or {})})
     standin = SlackStandIn(usergroups={"SMANAGERS": [MANAGER], "SADMINS": [GROUP_ADMIN]})
     standin.start()
     svc = Services.build(settings, web_client(TOKEN, standin.url),

@@ -19,16 +19,10 @@ def _llm(base_url: str) -> dict[str, Any]:
             "max_retries": 0, "timeout_s": 10, "connect_timeout_s": 1}
 
 
-def _bot(tmp_path: Path, home: Path, embedder: Any, base_url: str):
-    from bot.settings import load_app_settings
-
-    gen = iter(make_bot(tmp_path, home, embedder, stream_interval_s=0.3))
-    bot = next(gen)
-    # same app, but answering through the LLM: rebuild the answerer from new settings
-    bot.svc.settings = load_app_settings(None, **{
-        **bot.svc.settings.model_dump(), "generator": _llm(base_url)})
-    bot.svc._answerer = None
-    return bot, gen
+def _bot(tmp_path: Path, home: Path, embedder: Any, base_url: str, **top: Any):
+    gen = iter(make_bot(tmp_path, home, embedder, {"generator": _llm(base_url), **top},
+                        stream_interval_s=0.3))
+    return next(gen), gen
 
 
 def test_partial_text_replaces_the_placeholder_at_most_once_per_interval(
@@ -57,4 +51,26 @@ def test_a_down_llm_still_answers_from_the_policies_with_a_note(
         bot.settle()
         shown = texts(bot.slack.calls_to("chat.update")[-1].json("blocks"))
         assert "25" in shown and "unavailable" in shown
+        next(gen, None)
+
+
+def test_each_channel_is_answered_by_its_adapter(
+        tmp_path: Path, indexed_handbook: Path, embedder: Any) -> None:
+    """``[[channels]] adapter`` picks the LoRA adapter by name; other channels get the
+    default; the adapter is stored with the answer, for feedback and training."""
+    from tests.slack_fixtures import HR_ONLY
+
+    adapters = {"default": "policy-voice-v2",
+                "paths": {"policy-voice-v2": str(tmp_path / "a1"),
+                          "hr-voice": str(tmp_path / "a2")}}
+    channels = [{"id": HR_ONLY, "sources": ["handbook"], "adapter": "hr-voice"}]
+    with fake_llm(Reply(body=sse(*PIECES))) as llm:
+        bot, gen = _bot(tmp_path, indexed_handbook, embedder, llm.base_url,
+                        adapters=adapters, channels=channels)
+        for channel in (HR_ONLY, GENERAL):
+            bot.mention("How many days of annual leave do I get?", channel=channel)
+            bot.settle()
+        asked = [r.json["model"] for r in llm.requests if r.json and "messages" in r.json]
+        assert asked == ["hr-voice", "policy-voice-v2"]
+        assert bot.svc.history.latest_answer(HR_ONLY).model == "hr-voice"
         next(gen, None)

@@ -57,7 +57,7 @@ def answer_in_conversation(svc: Services, q: Question, turns: list[Turn]) -> Non
                        svc.settings.slack.stream_interval_s)
     asker = svc.access.asker(q.user_id, q.channel_id, q.private)
     try:
-        answer = svc.answer(q.text, asker, turns, on_text=stream)
+        answer = svc.answer(q.text, asker, turns, on_text=stream, channel_id=q.channel_id)
     except Exception as exc:  # noqa: BLE001 - the user always gets a reply
         text = failure_text(svc, exc)
         with contextlib.suppress(SlackApiError):
@@ -65,7 +65,7 @@ def answer_in_conversation(svc: Services, q: Question, turns: list[Turn]) -> Non
         return
     answer_id = svc.history.record_answer(
         answer, user_id=q.user_id, channel_id=q.channel_id, thread_ts=q.thread_ts or ts,
-        visibility="dm" if q.private else "public", model=svc.model_name,
+        visibility="dm" if q.private else "public", model=svc.model_name(q.channel_id),
         audiences=asker.audiences, sources=asker.sources)
     svc.history.set_message(answer_id, ts, q.thread_ts or ts)
     try:

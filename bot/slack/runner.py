@@ -38,7 +38,23 @@ def start_services(settings: AppSettings, socket_mode: bool) -> tuple[Services, 
 
         scheduler = start_scheduler(svc.index)
     _warm_up(svc)
+    _watch_adapters(svc)
     return svc, app, scheduler
+
+
+def _watch_adapters(svc: Services) -> None:
+    """Checks the LLM server and the adapters in use now and every check_interval_s; an
+    adapter the server does not list is replaced by the base model until it is back."""
+    if svc.adapters is None:
+        return
+    from bot.adapter_health import AdapterHealth
+    from bot.answering import build_generator
+
+    generator = build_generator(svc.settings.generator, None)  # type: ignore[arg-type]
+    health = AdapterHealth(svc.adapters, generator.list_models)  # type: ignore[attr-defined]
+    svc.on_close.append(health.stop)
+    # the first check may wait for a connect timeout: never on the start path
+    threading.Thread(target=health.start, name="adapter-health-start", daemon=True).start()
 
 
 def _warm_up(svc: Services) -> None:

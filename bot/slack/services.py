@@ -38,6 +38,8 @@ class Services:
     syncs: Workers = field(default_factory=lambda: Workers(1, queue=8))  # one sync at a time
     notes: Workers = field(default_factory=lambda: Workers(2, queue=200))  # short replies
     bot_user_id: str = ""
+    adapters: Any = None  # AdapterRegistry when an OpenAI-compatible server answers
+    on_close: list[Callable[[], None]] = field(default_factory=list)
     _answerer: Answerer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -46,11 +48,16 @@ class Services:
               index: PolicyIndex | None = None) -> Services:
         slack = settings.slack
         index = index or PolicyIndex(settings)
+        adapters = None
+        if settings.generator.backend == "openai":
+            from bot.adapter_registry import AdapterRegistry
+
+            adapters = AdapterRegistry(settings)
         return cls(settings=settings, index=index, history=BotHistory(settings.db_url),
                    client=client,
                    access=Access(settings, GroupMembers(client, slack.membership_cache_s)),
                    limiter=RateLimiter(slack.rate_limit, slack.rate_window_s),
-                   metrics=Metrics(), workers=Workers(slack.workers))
+                   metrics=Metrics(), workers=Workers(slack.workers), adapters=adapters)
 
     def answerer(self) -> Answerer:
         """Built on first use; IndexMissingError until the first sync has written rows."""
@@ -62,11 +69,22 @@ class Services:
             return self._answerer
 
     def answer(self, question: str, asker: Asker, turns: Sequence[Turn] = (),
-               on_text: Callable[[str], None] | None = None) -> Answer:
-        return self.answerer().answer(question, asker, turns, on_text)
+               on_text: Callable[[str], None] | None = None,
+               channel_id: str | None = None) -> Answer:
+        """The answer, from the channel's LoRA adapter when one is configured and served."""
+        answerer = self.answerer()
+        if self.adapters is not None:
+            from bot.answering import with_adapter
 
-    @property
-    def model_name(self) -> str:
+            answerer = with_adapter(answerer, self.adapters.model_for(channel_id))
+        return answerer.answer(question, asker, turns, on_text)
+
+    def model_name(self, channel_id: str | None = None) -> str:
+        """What wrote answers here, as stored with feedback: adapter, model or backend."""
+        if self.adapters is not None:
+            served = self.adapters.model_for(channel_id)
+            if served:
+                return served
         gen = self.settings.generator
         return gen.model or (str(gen.model_path) if gen.model_path else gen.backend)
 
@@ -78,6 +96,8 @@ class Services:
             self.notes.wait_idle(min(grace_s, 5.0))
         for pool in (self.workers, self.notes, self.syncs):
             pool.shutdown(wait=False)
+        for stop in self.on_close:
+            stop()
 
     def slack_error(self, method: str, exc: Any) -> None:
         """Count a Web API failure for /metrics; callers decide what the user sees."""

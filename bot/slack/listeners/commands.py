@@ -80,14 +80,15 @@ def _answer(svc: Services, respond: Respond, user: str, channel: str, question: 
                 text=messages.CHANNEL_NOT_ALLOWED)
         return
     try:
-        answer = svc.answer(question, asker)
+        answer = svc.answer(question, asker, channel_id=channel)
     except Exception as exc:  # noqa: BLE001 - the asker always gets a reply
         respond(response_type="ephemeral", replace_original=True,
                 text=failure_text(svc, exc))
         return
     answer_id = svc.history.record_answer(answer, user_id=user, channel_id=channel,
                                           thread_ts=None, visibility="ephemeral",
-                                          model=svc.model_name, audiences=asker.audiences,
+                                          model=svc.model_name(channel),
+                                          audiences=asker.audiences,
                                           sources=asker.sources)
     respond(response_type="ephemeral", replace_original=True, text=answer_text(answer),
             blocks=answer_blocks(answer, answer_id=answer_id, share=True))
@@ -98,7 +99,8 @@ def _cite(svc: Services, respond: Respond, user: str, channel: str, arg: str) ->
     link = parse_link(arg) if arg else None
     if arg and not link:  # a fresh question: cite what answers it now
         try:
-            answer = svc.answer(arg, svc.access.asker(user, channel, private=True))
+            answer = svc.answer(arg, svc.access.asker(user, channel, private=True),
+                                channel_id=channel)
         except Exception as exc:  # noqa: BLE001
             respond(response_type="ephemeral", text=failure_text(svc, exc))
             return
