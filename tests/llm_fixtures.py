@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -51,24 +52,19 @@ def _tail(path: Path, chars: int = 3000) -> str:
     return text[-chars:]
 
 
-@pytest.fixture(scope="session")
-def llm_server(tiny_model_dir: Path) -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:PORT/v1``) of `transformers serve` pinned to the tiny model.
-
-    The model is served by hub id from a private hub cache, because `transformers serve`
-    lists models (GET /v1/models) from the hub cache only.
-    """
+@contextmanager
+def transformers_serve(hub: Path, model_id: str | None = None) -> Iterator[str]:
+    """`transformers serve` over the hub cache ``hub`` (pinned to ``model_id`` if given);
+    yields ``http://127.0.0.1:PORT/v1`` once healthy, stops the server afterwards."""
     exe = Path(sys.executable).with_name("transformers")
     if not exe.exists():
         pytest.skip("needs the `transformers` CLI: pip install 'transformers[serving]'")
-    hub = tiny_model_dir.parent / "hub"
-    model_id = install_in_hub_cache(tiny_model_dir, hub, TINY_MODEL_ID)
     port = free_port()
-    log_path = tiny_model_dir.parent / "serve.log"
+    log_path = hub.parent / f"serve-{port}.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(hub),
            "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
-    cmd = [str(exe), "serve", model_id, "--device", "cpu", "--host", "127.0.0.1",
-           "--port", str(port), "--log-level", "warning"]
+    cmd = [str(exe), "serve", *([model_id] if model_id else []), "--device", "cpu",
+           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
@@ -95,3 +91,16 @@ def llm_server(tiny_model_dir: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def llm_server(tiny_model_dir: Path) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT/v1``) of `transformers serve` pinned to the tiny model.
+
+    The model is served by hub id from a private hub cache, because `transformers serve`
+    lists models (GET /v1/models) from the hub cache only.
+    """
+    hub = tiny_model_dir.parent / "hub"
+    model_id = install_in_hub_cache(tiny_model_dir, hub, TINY_MODEL_ID)
+    with transformers_serve(hub, model_id) as url:
+        yield url

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 TINY_MODEL_ID = "policybot/tiny-llama"  # the hub id it is served under in tests
 SPECIALS = ["<unk>", "<s>", "</s>", "<pad>", "<|system|>", "<|user|>", "<|assistant|>"]
@@ -62,18 +63,18 @@ def _train_tokenizer(vocab_size: int = 600) -> object:
         model_max_length=512, clean_up_tokenization_spaces=False)
 
 
-def build_tiny_model(directory: Path | str, seed: int = 0) -> Path:
-    """Save a tiny Llama (2 layers, hidden 32) with its tokenizer to ``directory``."""
+def save_tiny_llama(tokenizer: Any, directory: Path | str, seed: int = 0,
+                    positions: int = 512) -> Path:
+    """Save a tiny Llama (2 layers, hidden 32) over ``tokenizer`` to ``directory``."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tokenizer = _train_tokenizer()
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in ("<s>", "</s>", "<pad>")}
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=positions,
         bos_token_id=ids["<s>"], eos_token_id=ids["</s>"], pad_token_id=ids["<pad>"])
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).eval()
@@ -84,6 +85,11 @@ def build_tiny_model(directory: Path | str, seed: int = 0) -> Path:
     model.save_pretrained(directory, safe_serialization=True)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def build_tiny_model(directory: Path | str, seed: int = 0) -> Path:
+    """Save a tiny Llama (2 layers, hidden 32) with its tokenizer to ``directory``."""
+    return save_tiny_llama(_train_tokenizer(), directory, seed)
 
 
 def build_tiny_adapter(model_dir: Path | str, out_dir: Path | str, seed: int = 0) -> Path:
