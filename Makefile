@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/retrieval_quality.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/answers.py
+	$(BIN)/python bench/slack_load.py
+	$(BIN)/python bench/training.py
 
 clean:
 	rm -rf $(VENV) .policybot .pytest_cache .ruff_cache
