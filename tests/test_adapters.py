@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.adapter_health import AdapterHealth
-from bot.adapter_push import PushError, push_adapter
-from bot.adapter_registry import AdapterRegistry
+from bot.adapters.health import AdapterHealth
+from bot.adapters.push import PushError, push_adapter
+from bot.adapters.registry import AdapterRegistry
 from bot.answering import with_adapter
 from bot.cli import main
 from bot.settings import load_app_settings
@@ -260,7 +260,7 @@ def test_push_and_list_commands(adapters_dir: dict[str, Path], tmp_path: Path) -
 
 def test_channels_choose_adapters_and_missing_ones_fall_back(
         adapters_dir: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.adapter_health")
+    caplog.set_level(logging.INFO, logger="bot.adapters.health")
     with vllm_standin(base=TINY_MODEL_ID) as vllm:
         settings = _settings(tmp_path, vllm, adapters_dir["good"])
         registry = AdapterRegistry(settings, cache_s=0)
@@ -351,7 +351,7 @@ def test_gate_compares_against_the_adapter_in_service(change: dict[str, Any], pr
 
 def test_incumbent_metrics_come_from_the_registry_or_the_folder(
         adapters_dir: dict[str, Path], tmp_path: Path) -> None:
-    from bot.adapter_eval import in_service
+    from bot.adapters.evaluation import in_service
 
     folder = shutil.copytree(adapters_dir["good"], tmp_path / "policy")
     settings = load_app_settings(home=tmp_path / "home",

@@ -331,8 +331,8 @@ def test_served_adapter_is_chosen_by_name_per_channel(
     """`transformers serve` holds the base and the trained adapter; the registry picks the
     adapter for a channel, the health check confirms it is listed, and the same OpenAI
     client code the bot uses sends its name and gets the adapter's (greedy) answer."""
-    from bot.adapter_health import AdapterHealth
-    from bot.adapter_registry import AdapterRegistry
+    from bot.adapters.health import AdapterHealth
+    from bot.adapters.registry import AdapterRegistry
     from bot.answering import with_adapter
     from model.generators.local import LocalTransformersGenerator
     from model.generators.openai_http import OpenAICompatibleGenerator

@@ -47,7 +47,7 @@ def _watch_adapters(svc: Services) -> None:
     adapter the server does not list is replaced by the base model until it is back."""
     if svc.adapters is None:
         return
-    from bot.adapter_health import AdapterHealth
+    from bot.adapters.health import AdapterHealth
     from bot.answering import build_generator
 
     generator = build_generator(svc.settings.generator, None)  # type: ignore[arg-type]

@@ -50,7 +50,7 @@ class Services:
         index = index or PolicyIndex(settings)
         adapters = None
         if settings.generator.backend == "openai":
-            from bot.adapter_registry import AdapterRegistry
+            from bot.adapters.registry import AdapterRegistry
 
             adapters = AdapterRegistry(settings)
         return cls(settings=settings, index=index, history=BotHistory(settings.db_url),

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.adapter_registry import AdapterRegistry
+from bot.adapters.registry import AdapterRegistry
 from bot.evaluation import run_evaluation
 from bot.settings import AppSettings, GeneratorSettings
 from model.adapters.gate import Verdict, compare

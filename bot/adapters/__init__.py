@@ -1,0 +1,1 @@
+"""LoRA adapters in service: the registry, health checks, pushes into vLLM, evaluation."""
