@@ -36,7 +36,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -200,13 +199,10 @@ class Server:
                 return
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _support()  # puts the repository root on the path
+        from tests.processes import stop_process
+
+        stop_process(self.proc)
 
 
 def start_server(config: Path, home: Path, api_url: str, workers: int, threads: int,

@@ -32,6 +32,7 @@ import pytest
 
 from bot.slack import messages
 from bot.slack.http import EVENTS_PATH
+from tests.processes import stop_process
 from tests.slack_fixtures import SECRET, TOKEN
 from tests.slack_signing import (
     app_mention,
@@ -116,13 +117,7 @@ class Server:
         pytest.fail(f"policybot serve did not listen within {START_S}s:\n{self.output()}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc)
 
 
 def _start(args: list[str], config: Path, log: Path, **env: str) -> Server:
