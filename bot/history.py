@@ -51,11 +51,14 @@ class BotHistory:
             conn.execute(select(1))
 
     # -- dedupe ---------------------------------------------------------------------------
-    def claim_event(self, key: str) -> bool:
-        """True the first time ``key`` is seen, False for every retry or duplicate."""
+    def claim_event(self, *keys: str) -> bool:
+        """True the first time these keys are seen, False when any was seen before (a retry
+        or a duplicate). One commit for all of them: each commit is on the ack path."""
+        now = utcnow()
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(slack_events).values(key=key, received_at=utcnow()))
+                conn.execute(insert(slack_events), [{"key": k, "received_at": now}
+                                                    for k in dict.fromkeys(keys)])
         except IntegrityError:
             return False
         return True

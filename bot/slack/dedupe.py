@@ -18,12 +18,24 @@ from bot.slack.services import Services
 log = logging.getLogger(__name__)
 
 
+# Questions claim their event id together with their message id when they are asked
+# (listeners/events.py), in one commit; everything else is claimed here.
+CLAIMED_BY_LISTENER = {"app_mention", "message"}
+
+
+def event_key(body: dict[str, Any]) -> str | None:
+    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+    return f"event:{event_id}" if event_id else None
+
+
 def dedupe_middleware(svc: Services) -> Callable[..., Any]:
     def dedupe(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not svc.history.claim_event(f"event:{event_id}"):
+        key = event_key(body)
+        if (body.get("event") or {}).get("type") in CLAIMED_BY_LISTENER:
+            key = None
+        if key and not svc.history.claim_event(key):
             svc.metrics.duplicates.inc()
-            log.info("skipping %s: already handled (a retry or duplicate delivery)", event_id)
+            log.info("skipping %s: already handled (a retry or duplicate delivery)", key)
             return BoltResponse(status=200, body="")
         next()
         return None

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import messages
 from bot.slack.conversation import Question, answer_in_conversation
+from bot.slack.dedupe import event_key
 from bot.slack.questions import mentions, message_key, question_text, skip_reason
 from bot.slack.services import Services
 from bot.slack.workers import Busy
@@ -23,25 +24,26 @@ DM_MEMORY = timedelta(minutes=15)  # a DM question this soon after an answer is 
 
 def register(app: App, svc: Services) -> None:
     @app.event("app_mention")
-    def on_mention(event: dict[str, Any]) -> None:
+    def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
         if _skip(svc, event):
             return
         thread = event.get("thread_ts") or event["ts"]
         turns = _turns(svc, event["channel"], event.get("thread_ts"))
-        _ask(svc, event, Question(event["user"], event["channel"],
-                                  question_text(event.get("text", ""), svc.bot_user_id),
-                                  thread, private=False, surface="mention"), turns)
+        _ask(svc, body, Question(event["user"], event["channel"],
+                                 question_text(event.get("text", ""), svc.bot_user_id),
+                                 thread, private=False, surface="mention"), turns)
 
     @app.event("message")
-    def on_message(event: dict[str, Any]) -> None:
+    def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("channel_type") == "im":
-            _on_dm(svc, event)
+            _on_dm(svc, body)
         elif event.get("thread_ts") and not mentions(event.get("text", ""), svc.bot_user_id):
-            _on_thread_reply(svc, event)
+            _on_thread_reply(svc, body)
         # a channel message that mentions the bot arrives as app_mention too
 
 
-def _on_dm(svc: Services, event: dict[str, Any]) -> None:
+def _on_dm(svc: Services, body: dict[str, Any]) -> None:
+    event = body["event"]
     if _skip(svc, event):
         return
     channel, thread = event["channel"], event.get("thread_ts")
@@ -51,22 +53,23 @@ def _on_dm(svc: Services, event: dict[str, Any]) -> None:
         last = svc.history.latest_answer(channel)
         recent = last is not None and utcnow() - last.created_at < DM_MEMORY
         turns = [Turn(last.question, last.text)] if recent and last else []
-    _ask(svc, event, Question(event["user"], channel,
-                              question_text(event.get("text", ""), svc.bot_user_id),
-                              thread, private=True, surface="dm"), turns)
+    _ask(svc, body, Question(event["user"], channel,
+                             question_text(event.get("text", ""), svc.bot_user_id),
+                             thread, private=True, surface="dm"), turns)
 
 
-def _on_thread_reply(svc: Services, event: dict[str, Any]) -> None:
+def _on_thread_reply(svc: Services, body: dict[str, Any]) -> None:
     """A reply in a thread the bot answered in is a follow-up; no mention needed."""
+    event = body["event"]
     channel, thread = event["channel"], event["thread_ts"]
     cfg = svc.settings.channel(channel)
     if (cfg and cfg.mention_only) or not svc.history.thread_turns(channel, thread, limit=1):
         return
     if _skip(svc, event):
         return
-    _ask(svc, event, Question(event.get("user", ""), channel,
-                              question_text(event.get("text", ""), svc.bot_user_id),
-                              thread, private=False, surface="thread"),
+    _ask(svc, body, Question(event.get("user", ""), channel,
+                             question_text(event.get("text", ""), svc.bot_user_id),
+                             thread, private=False, surface="thread"),
          _turns(svc, channel, thread))
 
 
@@ -86,9 +89,11 @@ def _skip(svc: Services, event: dict[str, Any]) -> bool:
     return reason is not None
 
 
-def _ask(svc: Services, event: dict[str, Any], q: Question, turns: list[Turn]) -> None:
-    key = message_key(event)
-    if key and not svc.history.claim_event(key):
+def _ask(svc: Services, body: dict[str, Any], q: Question, turns: list[Turn]) -> None:
+    """Claims the event and the user's message in one commit (Slack sends a mention as
+    both ``app_mention`` and ``message``, and retries with the same event id)."""
+    keys = [k for k in (event_key(body), message_key(body["event"])) if k]
+    if keys and not svc.history.claim_event(*keys):
         svc.metrics.duplicates.inc()
         return
     svc.metrics.questions.labels(q.surface).inc()
