@@ -468,9 +468,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--senders", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=6,
-                        help="slack.workers; the queue holds 8 per worker, so 6 is the "
-                             "smallest pool that queues 50 senders' questions")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="slack.workers (about one per core); slack.queue (200) holds "
+                        "the other waiting questions")
     parser.add_argument("--threads", type=int, default=16, help="waitress threads (default)")
     args = parser.parse_args()
     setup_logging()

@@ -100,7 +100,12 @@ class SlackSettings(_Strict):
     membership_cache_s: float = Field(300.0, ge=0, description="user group lookups kept")
     rate_limit: int = Field(10, ge=1, description="questions per user per rate_window_s")
     rate_window_s: float = Field(60.0, gt=0)
-    workers: int = Field(8, ge=1, le=64, description="answers prepared at once")
+    workers: int = Field(2, ge=1, le=64, description="answers prepared at once; about one "
+                         "per CPU core (answering is CPU-bound)")
+    torch_threads: int = Field(1, ge=0, description="CPU threads per model call in serve; "
+                               "0 = torch's default (all cores)")
+    queue: int = Field(200, ge=0, description="questions waiting for a worker before "
+                       "askers are told the bot is busy")
     stream_interval_s: float = Field(1.0, ge=0.2, description="chat.update at most this often")
     stale_alert_days: int = Field(30, ge=0, description="answers this recent get alerts")
     run_scheduler: bool = Field(True, description="serve also runs the sync scheduler")

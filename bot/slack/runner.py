@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -21,8 +22,20 @@ from indexer.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
+ACK_SWITCH_INTERVAL_S = 0.001
+
+
 def start_services(settings: AppSettings, socket_mode: bool) -> tuple[Services, Any, Any]:
     """(services, bolt app, scheduler or None), with secrets checked and Slack reachable."""
+    # Acks wait for the GIL behind answer threads; a shorter switch interval (default
+    # 5 ms) hands it to a waiting request thread sooner (bench/slack_load.py).
+    sys.setswitchinterval(ACK_SWITCH_INTERVAL_S)
+    if settings.slack.torch_threads:
+        # Several answers embed at once; one thread each keeps a core for the request
+        # threads instead of oversubscribing the CPU (syncs in this process are slower).
+        import torch
+
+        torch.set_num_threads(settings.slack.torch_threads)
     secrets = load_secrets(socket_mode=socket_mode)
     client = web_client(secrets.bot_token, secrets.api_url)
     svc = Services.build(settings, client)

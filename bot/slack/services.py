@@ -57,7 +57,8 @@ class Services:
                    client=client,
                    access=Access(settings, GroupMembers(client, slack.membership_cache_s)),
                    limiter=RateLimiter(slack.rate_limit, slack.rate_window_s),
-                   metrics=Metrics(), workers=Workers(slack.workers), adapters=adapters)
+                   metrics=Metrics(), workers=Workers(slack.workers, slack.queue),
+                   adapters=adapters)
 
     def answerer(self) -> Answerer:
         """Built on first use; IndexMissingError until the first sync has written rows."""
