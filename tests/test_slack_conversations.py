@@ -136,3 +136,26 @@ def test_slack_rate_limits_on_posting_are_waited_out(slack_bot: SlackBot) -> Non
     assert [a.status for a in attempts] == [429, 200]
     assert attempts[1].at - attempts[0].at >= 0.9
     assert _final(slack_bot, GENERAL)
+
+
+def test_a_retry_after_a_restart_is_still_answered_once(slack_bot: SlackBot) -> None:
+    """The claim lives in the state database, so a process that restarted between the
+    first delivery and Slack's retry does not answer again."""
+    from bot.slack.app import build_app
+    from bot.slack.client import web_client
+    from bot.slack.services import Services
+    from tests.slack_fixtures import SECRET, TOKEN
+    from tests.slack_signing import app_mention
+
+    event = app_mention("<@UBOT> What is the per diem for meals?", "UEMPLOYEE", GENERAL,
+                        "1700000550.000100")
+    slack_bot.event(event, event_id="EvRESTART1")
+    slack_bot.settle()
+    restarted = Services.build(slack_bot.svc.settings, web_client(TOKEN, slack_bot.slack.url),
+                               slack_bot.svc.index)
+    before = slack_bot.svc
+    before.close()  # the old process is gone; the fixture closes the new one
+    slack_bot.app, slack_bot.svc = build_app(restarted, SECRET), restarted
+    assert slack_bot.event(event, event_id="EvRESTART1", retry_num=1).status == 200
+    slack_bot.settle()
+    assert len(slack_bot.slack.calls_to("chat.postMessage")) == 1
