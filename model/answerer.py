@@ -17,7 +17,7 @@ from model.followup import retrieval_query
 from model.generators.base import Generator, GeneratorError, GeneratorUnavailable
 from model.generators.extractive import ExtractiveGenerator
 from model.passages import NumberedPassage, Turn
-from model.prompts import NO_ANSWER
+from model.prompts import NO_ANSWER, says_not_covered
 from model.support import SupportChecker, cited_passages
 from model.text import overlap, terms
 from model.validation import clean_question
@@ -109,7 +109,7 @@ class Answerer:
             raw = "".join(generator.generate(question, self._top(passages), history))
         resolved = resolve(raw, passages)
         if generator.uses_llm and not resolved.citations:
-            if NO_ANSWER.lower().rstrip(".") in raw.lower():
+            if says_not_covered(raw):
                 result.abstained, result.text = True, NO_ANSWER
                 result.related = related(passages, self.policy.related_limit)
                 result.generator = generator.name

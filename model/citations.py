@@ -28,6 +28,11 @@ class Resolved:
     dropped: list[int]  # marker numbers that named no given passage
 
 
+def markers(text: str) -> list[int]:
+    """Every citation number in ``text``, in order (``[1, 3]`` gives 1 and 3)."""
+    return [int(x) for m in MARKER.finditer(text) for x in re.split(r"[,;]", m.group(1))]
+
+
 def split_marked(text: str) -> list[tuple[str, list[int]]]:
     """Sentences with the marker numbers attached to each (markers removed)."""
     parts, start = [], 0
@@ -37,7 +42,7 @@ def split_marked(text: str) -> list[tuple[str, list[int]]]:
     parts.append(text[start:])
     out = []
     for part in parts:
-        numbers = [int(x) for m in MARKER.finditer(part) for x in re.split(r"[,;]", m.group(1))]
+        numbers = markers(part)
         clean = re.sub(r"\s+([.!?,;:])", r"\1", MARKER.sub("", part))
         clean = " ".join(clean.split())
         if clean:

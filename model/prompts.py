@@ -22,6 +22,11 @@ Rules:
 NO_ANSWER = "The policies I can see don't cover this."
 
 
+def says_not_covered(text: str) -> bool:
+    """Whether ``text`` contains the "not covered" sentence, whatever its final stop."""
+    return NO_ANSWER.lower().rstrip(".") in text.lower()
+
+
 def format_passages(passages: Sequence[NumberedPassage],
                     budget_tokens: int | None = None,
                     count_tokens: Callable[[str], int] | None = None) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from bot.cli import config_option, render_adapters
-from bot.cli.options import split_values
+from bot.cli.options import read_jsonl, split_values
 from indexer.errors import PolicyBotError
 
 DIR = click.Path(path_type=Path, file_okay=False)
@@ -24,22 +24,6 @@ EXISTING_DIR = click.Path(path_type=Path, file_okay=False, exists=True)
 @click.group()
 def adapters() -> None:
     """Train LoRA adapters on curated and 👍 answers, and serve them with vLLM."""
-
-
-def read_jsonl(handle: Any) -> list[dict[str, Any]]:
-    """The JSON objects of a JSONL file; a bad line names the file and line number."""
-    rows = []
-    for number, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise PolicyBotError(f"{handle.name}:{number}: not JSON ({exc})") from exc
-        if not isinstance(row, dict):
-            raise PolicyBotError(f"{handle.name}:{number}: expected a JSON object")
-        rows.append(row)
-    return rows
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:

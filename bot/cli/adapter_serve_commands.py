@@ -55,7 +55,7 @@ def evaluate(app: Any, adapter_dir: Path, base: str | None, qa: Path | None,
     """Score ADAPTER_DIR and its base model, and gate it against the adapter in service."""
     from bot.adapters.evaluation import DEFAULT_QA, METRICS_FILE, run_gate
     from bot.adapters.registry import AdapterRegistry
-    from bot.cli.adapter_commands import read_jsonl
+    from bot.cli.options import read_jsonl
 
     if endpoint and not served:
         raise click.UsageError("--endpoint needs --name (the adapter's model name there)")

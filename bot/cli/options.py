@@ -40,15 +40,31 @@ def split_values(values: tuple[str, ...]) -> list[str] | None:
     return out or None
 
 
-def read_batch(batch: Any) -> Iterator[dict[str, Any]]:
-    """The JSON objects of a JSONL file; a bad line names the file and line number."""
-    for number, line in enumerate(batch, start=1):
+def _objects(handle: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSONL file."""
+    for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            row = json.loads(line)
+        except ValueError as exc:
+            raise PolicyBotError(f"{handle.name}:{number}: not JSON ({exc})") from exc
+        if not isinstance(row, dict):
+            raise PolicyBotError(f"{handle.name}:{number}: expected a JSON object")
+        yield number, row
+
+
+def read_jsonl(handle: Any) -> list[dict[str, Any]]:
+    """The JSON objects of a JSONL file; a bad line names the file and line number."""
+    return [row for _, row in _objects(handle)]
+
+
+def read_batch(batch: Any) -> Iterator[dict[str, Any]]:
+    """The ``{"id", "question"}`` objects of a JSONL file; a bad line names its number."""
+    for number, item in _objects(batch):
+        try:
             item["id"], item["question"] = item["id"], str(item["question"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except KeyError as exc:
             raise PolicyBotError(f"{batch.name}:{number}: expected a JSON object with "
-                                 f"\"id\" and \"question\" ({exc})") from exc
+                                 f"\"id\" and \"question\" (missing {exc})") from exc
         yield item

@@ -15,9 +15,8 @@ from bot.slack.blocks_cite import related_lines, source_line
 from bot.slack.kit import Block
 from bot.slack.mrkdwn import escape, link, split, truncate
 from model.answer import Answer, Citation
-from model.citations import with_markers
+from model.citations import MARKER, with_markers
 
-MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 STREAM_SECTIONS = 5  # a partial answer longer than this is cut; the final message replaces it
 
 

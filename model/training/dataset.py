@@ -20,9 +20,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from model.citations import markers
 from model.passages import NumberedPassage
 from model.prompts import build_messages
-from model.training.recheck import markers, retarget
+from model.training.recheck import retarget
 
 Retrieve = Callable[[str], list[NumberedPassage]]
 MessagesFor = Callable[[str, Sequence[NumberedPassage]], list[dict[str, str]]]

@@ -11,19 +11,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from model.citations import MARKER
+from model.citations import MARKER, markers
 from model.passages import NumberedPassage
-from model.prompts import NO_ANSWER
+from model.prompts import says_not_covered
 
 
 def quote_in(quote: str, text: str) -> bool:
     """Verbatim, or verbatim once runs of whitespace are folded (a re-wrapped line)."""
     return bool(quote) and (quote in text or " ".join(quote.split()) in " ".join(text.split()))
-
-
-def markers(text: str) -> list[int]:
-    """Every citation number in ``text``, in order (``[1, 3]`` gives 1 and 3)."""
-    return [int(x) for m in MARKER.finditer(text) for x in re.split(r"[,;]", m.group(1))]
 
 
 def renumber(text: str, mapping: dict[int, int]) -> str:
@@ -36,7 +31,7 @@ def renumber(text: str, mapping: dict[int, int]) -> str:
 
 def is_abstention(answer: str) -> bool:
     """The bot's "not covered" sentence and no citation: a target that needs no passage."""
-    return NO_ANSWER.lower().rstrip(".") in answer.lower() and not markers(answer)
+    return says_not_covered(answer) and not markers(answer)
 
 
 def retarget(answer: str, citations: list[dict[str, Any]] | None,
