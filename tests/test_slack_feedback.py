@@ -43,11 +43,13 @@ def test_thumbs_down_opens_a_modal_whose_answers_are_stored(slack_bot: SlackBot)
         "details": {"details": "The carry-over rule changed in 2026."}})
     body, ctype = action_body(submitted)
     assert slack_bot.dispatch(body, ctype).status == 200
+    slack_bot.settle()
     (fb,) = slack_bot.svc.history.feedback_records("down")
     assert fb["reasons"] == ["outdated"]
     assert fb["details"] == "The carry-over rule changed in 2026."
     # a later 👍 from the same person replaces the 👎: one vote per person and answer
     slack_bot.click("feedback_up", answer_id)
+    slack_bot.settle()
     assert not slack_bot.svc.history.feedback_records("down")
 
 

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
@@ -19,6 +20,7 @@ from bot.slack.blocks import answer_blocks, answer_text, streaming_blocks, worki
 from bot.slack.outcome import failure_text, record_outcome
 from bot.slack.services import Services
 from bot.slack.streaming import Throttled
+from indexer.state import utcnow
 from model.passages import Turn
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,23 @@ class Question:
     surface: str  # mention | thread | dm
 
 
-def answer_in_conversation(svc: Services, q: Question, turns: list[Turn]) -> None:
+DM_MEMORY = timedelta(minutes=15)  # a DM question this soon after an answer is a follow-up
+
+
+def earlier_turns(svc: Services, q: Question) -> list[Turn]:
+    """The thread's earlier answers; in a DM outside threads, the last one if recent."""
+    if q.thread_ts:
+        records = svc.history.thread_turns(q.channel_id, q.thread_ts)
+    elif q.private:
+        last = svc.history.latest_answer(q.channel_id)
+        records = [last] if last is not None and utcnow() - last.created_at < DM_MEMORY else []
+    else:
+        records = []
+    return [Turn(r.question, r.text) for r in records]
+
+
+def answer_in_conversation(svc: Services, q: Question) -> None:
+    """Runs in the worker pool, so the history reads are off the ack path too."""
     started = time.perf_counter()
     client = svc.client
     try:
@@ -57,7 +75,8 @@ def answer_in_conversation(svc: Services, q: Question, turns: list[Turn]) -> Non
                        svc.settings.slack.stream_interval_s)
     asker = svc.access.asker(q.user_id, q.channel_id, q.private)
     try:
-        answer = svc.answer(q.text, asker, turns, on_text=stream, channel_id=q.channel_id)
+        answer, model = svc.answer(q.text, asker, earlier_turns(svc, q), on_text=stream,
+                                   channel_id=q.channel_id)
     except Exception as exc:  # noqa: BLE001 - the user always gets a reply
         text = failure_text(svc, exc)
         with contextlib.suppress(SlackApiError):
@@ -65,7 +84,7 @@ def answer_in_conversation(svc: Services, q: Question, turns: list[Turn]) -> Non
         return
     answer_id = svc.history.record_answer(
         answer, user_id=q.user_id, channel_id=q.channel_id, thread_ts=q.thread_ts or ts,
-        visibility="dm" if q.private else "public", model=svc.model_name(q.channel_id),
+        visibility="dm" if q.private else "public", model=model,
         audiences=asker.audiences, sources=asker.sources)
     svc.history.set_message(answer_id, ts, q.thread_ts or ts)
     try:

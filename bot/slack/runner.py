@@ -15,7 +15,7 @@ from bot.settings import AppSettings
 from bot.slack.app import build_app
 from bot.slack.client import web_client
 from bot.slack.http import WsgiApp, serve_http
-from bot.slack.secrets import load_secrets
+from bot.slack.secrets import SlackSecrets, load_secrets
 from bot.slack.services import Services
 from indexer.errors import ConfigError
 
@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 ACK_SWITCH_INTERVAL_S = 0.001
 
 
-def start_services(settings: AppSettings, socket_mode: bool) -> tuple[Services, Any, Any]:
-    """(services, bolt app, scheduler or None), with secrets checked and Slack reachable."""
+def start_services(settings: AppSettings, secrets: SlackSecrets
+                   ) -> tuple[Services, Any, Any]:
+    """(services, bolt app, scheduler or None), with Slack reachable."""
     # Acks wait for the GIL behind answer threads; a shorter switch interval (default
     # 5 ms) hands it to a waiting request thread sooner (bench/slack_load.py).
     sys.setswitchinterval(ACK_SWITCH_INTERVAL_S)
@@ -36,11 +37,11 @@ def start_services(settings: AppSettings, socket_mode: bool) -> tuple[Services, 
         import torch
 
         torch.set_num_threads(settings.slack.torch_threads)
-    secrets = load_secrets(socket_mode=socket_mode)
     client = web_client(secrets.bot_token, secrets.api_url)
     svc = Services.build(settings, client)
     try:
-        app = build_app(svc, None if socket_mode else secrets.signing_secret)
+        # Socket Mode has no signing secret: Slack's own connection authenticates
+        app = build_app(svc, None if secrets.app_token else secrets.signing_secret)
     except SlackApiError as exc:
         raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}); "
                           "check the token and POLICYBOT_SLACK_API_URL") from exc
@@ -88,13 +89,14 @@ SHUTDOWN_GRACE_S = 20.0  # within Kubernetes' default 30 s termination grace per
 
 def serve(settings: AppSettings, socket_mode: bool, host: str, port: int,
           threads: int = 16) -> None:
-    svc, app, scheduler = start_services(settings, socket_mode)
+    secrets = load_secrets(socket_mode=socket_mode)  # before anything starts
+    svc, app, scheduler = start_services(settings, secrets)
     # SIGTERM (docker stop, Kubernetes) stops like Ctrl-C: no new requests, and the
     # questions already acknowledged are answered, because Slack won't send them again.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if socket_mode:
-            _serve_socket(svc, app, host, port)
+            _serve_socket(svc, app, str(secrets.app_token), host, port)
         else:
             serve_http(WsgiApp(svc, app), host, port, threads=threads)
     except KeyboardInterrupt:
@@ -106,15 +108,12 @@ def serve(settings: AppSettings, socket_mode: bool, host: str, port: int,
         svc.close(grace_s=SHUTDOWN_GRACE_S)
 
 
-def _serve_socket(svc: Services, app: Any, host: str, port: int) -> None:
+def _serve_socket(svc: Services, app: Any, app_token: str, host: str, port: int) -> None:
     """Socket Mode for installs without a public URL; /healthz and /metrics still on
     ``port`` so orchestration can probe the process."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.slack.secrets import load_secrets
-
-    handler = SocketModeHandler(app, load_secrets(socket_mode=True).app_token,
-                                web_client=svc.client)
+    handler = SocketModeHandler(app, app_token, web_client=svc.client)
     if port:
         threading.Thread(target=serve_http, args=(WsgiApp(svc, None), host, port, 4),
                          daemon=True, name="health").start()

@@ -71,23 +71,22 @@ class Services:
 
     def answer(self, question: str, asker: Asker, turns: Sequence[Turn] = (),
                on_text: Callable[[str], None] | None = None,
-               channel_id: str | None = None) -> Answer:
-        """The answer, from the channel's LoRA adapter when one is configured and served."""
+               channel_id: str | None = None) -> tuple[Answer, str]:
+        """The answer, from the channel's LoRA adapter when one is configured and served,
+        and the name of the adapter, model or backend asked (stored with feedback)."""
         answerer = self.answerer()
-        if self.adapters is not None:
+        served = self.adapters.model_for(channel_id) if self.adapters is not None else None
+        if served:
             from bot.answering import with_adapter
 
-            answerer = with_adapter(answerer, self.adapters.model_for(channel_id))
-        return answerer.answer(question, asker, turns, on_text)
-
-    def model_name(self, channel_id: str | None = None) -> str:
-        """What wrote answers here, as stored with feedback: adapter, model or backend."""
-        if self.adapters is not None:
-            served = self.adapters.model_for(channel_id)
-            if served:
-                return served
+            answerer = with_adapter(answerer, served)
         gen = self.settings.generator
-        return gen.model or (str(gen.model_path) if gen.model_path else gen.backend)
+        model = served or gen.model or (str(gen.model_path) if gen.model_path else gen.backend)
+        return answerer.answer(question, asker, turns, on_text), model
+
+    @property
+    def source_names(self) -> list[str]:
+        return [s.name for s in self.settings.sources]
 
     def close(self, grace_s: float = 0.0) -> None:
         """Stop taking work; with ``grace_s``, let acked questions finish first, since

@@ -6,7 +6,6 @@ several replicas or a restart in between."""
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 
 from slack_sdk.errors import SlackApiError
 
@@ -25,12 +24,10 @@ def alert_stale_answers(svc: Services, result: SyncResult) -> int:
     changes = {doc: change for r in result.reports for doc, change in r.changes.items()}
     if not days or not changes:
         return 0
-    due: dict[str, tuple[AnswerRecord, list[str]]] = {}
-    grouped: defaultdict[str, list[str]] = defaultdict(list)
+    due: dict[str, tuple[AnswerRecord, list[str]]] = {}  # answer id → (answer, its docs)
     for record, doc_id in svc.history.answers_citing(sorted(changes), days):
         if svc.history.claim_alert(record.id, doc_id, changes[doc_id]):
-            due[record.id] = (record, grouped[record.id])
-            grouped[record.id].append(doc_id)
+            due.setdefault(record.id, (record, []))[1].append(doc_id)
     for record, docs in due.values():
         _post(svc, record, docs, changes)
     return len(due)

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import messages
+from bot.slack import kit, messages
 from bot.slack.blocks import answer_blocks, answer_text
 from bot.slack.blocks_admin import feedback_modal
 from bot.slack.conversation import Question, answer_in_conversation
@@ -21,23 +21,18 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, svc: Services) -> None:
+    # Listeners run before the HTTP response goes back (process_before_response), so the
+    # database writes and Web API calls of a click run in the notes pool, after the ack.
     @app.action("feedback_up")
     def on_up(ack: Ack, body: dict[str, Any], action: dict[str, Any],
               respond: Respond) -> None:
         ack()
-        if _vote(svc, body, action["value"], "up"):
-            respond(response_type="ephemeral", replace_original=False,
-                    text=messages.FEEDBACK_THANKS)
+        _later(svc, _thank, svc, body, action["value"], respond)
 
     @app.action("feedback_down")
     def on_down(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        if _vote(svc, body, action["value"], "down"):
-            try:
-                svc.client.views_open(trigger_id=body["trigger_id"],
-                                      view=feedback_modal(action["value"]))
-            except SlackApiError as exc:
-                svc.slack_error("views.open", exc)
+        _later(svc, _ask_why, svc, body, action["value"])
 
     @app.view("feedback_modal")
     def on_feedback(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -46,13 +41,14 @@ def register(app: App, svc: Services) -> None:
         reasons = [o["value"] for o in
                    values.get("reasons", {}).get("reasons", {}).get("selected_options") or []]
         details = (values.get("details", {}).get("details", {}).get("value") or "").strip()
-        _vote(svc, body, view.get("private_metadata", ""), "down", reasons, details)
+        _later(svc, _vote, svc, body, view.get("private_metadata", ""), "down", reasons,
+               details)
 
     @app.action("share_answer")
     def on_share(ack: Ack, body: dict[str, Any], action: dict[str, Any],
                  respond: Respond) -> None:
         ack()
-        _share(svc, body, action["value"], respond)
+        _later(svc, _share, svc, body, action["value"], respond)
 
     @app.action("reindex_source")
     def on_reindex(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -62,12 +58,34 @@ def register(app: App, svc: Services) -> None:
             log.info("refused re-index button from %s: not an admin", user)
             return
         source = action.get("value") or None
-        if source and source not in {s.name for s in svc.settings.sources}:
+        if source and source not in svc.source_names:
             return
         try:
             svc.syncs.submit(reindex, svc, user, source)
         except Busy:
             log.warning("re-index of %s not started: a sync queue is full", source)
+
+
+def _later(svc: Services, fn: Any, *args: Any) -> None:
+    try:
+        svc.notes.submit(fn, *args)
+    except Busy:
+        log.warning("%s dropped: the notes queue is full", fn.__name__)
+
+
+def _thank(svc: Services, body: dict[str, Any], answer_id: str, respond: Respond) -> None:
+    if _vote(svc, body, answer_id, "up"):
+        respond(response_type="ephemeral", replace_original=False,
+                text=messages.FEEDBACK_THANKS)
+
+
+def _ask_why(svc: Services, body: dict[str, Any], answer_id: str) -> None:
+    """Record the 👎 at once, then open the modal asking what was wrong."""
+    if _vote(svc, body, answer_id, "down"):
+        try:
+            svc.client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(answer_id))
+        except SlackApiError as exc:
+            svc.slack_error("views.open", exc)
 
 
 def _vote(svc: Services, body: dict[str, Any], answer_id: str, rating: str,
@@ -90,7 +108,7 @@ def _share(svc: Services, body: dict[str, Any], answer_id: str, respond: Respond
     if record.audiences:
         q = Question(user, channel, record.question, None, private=False, surface="share")
         try:
-            svc.workers.submit(answer_in_conversation, svc, q, [])
+            svc.workers.submit(answer_in_conversation, svc, q)
         except Busy:
             respond(response_type="ephemeral", replace_original=False, text=messages.BUSY)
             return
@@ -101,8 +119,7 @@ def _share(svc: Services, body: dict[str, Any], answer_id: str, respond: Respond
                 channel=channel, text=answer_text(answer), unfurl_links=False,
                 unfurl_media=False,
                 blocks=[*answer_blocks(answer, answer_id=answer_id),
-                        {"type": "context", "elements": [
-                            {"type": "mrkdwn", "text": messages.shared_by(user)}]}])
+                        kit.context([messages.shared_by(user)])])
         except SlackApiError as exc:
             svc.slack_error("chat.postMessage", exc)
             respond(response_type="ephemeral", replace_original=False,

@@ -80,14 +80,14 @@ def _answer(svc: Services, respond: Respond, user: str, channel: str, question: 
                 text=messages.CHANNEL_NOT_ALLOWED)
         return
     try:
-        answer = svc.answer(question, asker, channel_id=channel)
+        answer, model = svc.answer(question, asker, channel_id=channel)
     except Exception as exc:  # noqa: BLE001 - the asker always gets a reply
         respond(response_type="ephemeral", replace_original=True,
                 text=failure_text(svc, exc))
         return
     answer_id = svc.history.record_answer(answer, user_id=user, channel_id=channel,
                                           thread_ts=None, visibility="ephemeral",
-                                          model=svc.model_name(channel),
+                                          model=model,
                                           audiences=asker.audiences,
                                           sources=asker.sources)
     respond(response_type="ephemeral", replace_original=True, text=answer_text(answer),
@@ -99,8 +99,8 @@ def _cite(svc: Services, respond: Respond, user: str, channel: str, arg: str) ->
     link = parse_link(arg) if arg else None
     if arg and not link:  # a fresh question: cite what answers it now
         try:
-            answer = svc.answer(arg, svc.access.asker(user, channel, private=True),
-                                channel_id=channel)
+            answer, _ = svc.answer(arg, svc.access.asker(user, channel, private=True),
+                                   channel_id=channel)
         except Exception as exc:  # noqa: BLE001
             respond(response_type="ephemeral", text=failure_text(svc, exc))
             return
@@ -119,9 +119,8 @@ def _refresh(svc: Services, respond: Respond, user: str, channel: str, arg: str)
         respond(response_type="ephemeral", text=text)
 
     if arg:
-        known = [s.name for s in svc.settings.sources]
-        if arg not in known:
-            reply(messages.unknown_source(arg, known))
+        if arg not in svc.source_names:
+            reply(messages.unknown_source(arg, svc.source_names))
             return
         refresh(svc, [arg], {}, reply)
         return
@@ -145,9 +144,8 @@ def _reindex(svc: Services, ack: Ack, user: str, arg: str) -> None:
         log.info("refused /policy reindex from %s: not an admin", user)
         ack(response_type="ephemeral", text=messages.NOT_ADMIN)
         return
-    known = [s.name for s in svc.settings.sources]
-    if arg and arg not in known:
-        ack(response_type="ephemeral", text=messages.unknown_source(arg, known))
+    if arg and arg not in svc.source_names:
+        ack(response_type="ephemeral", text=messages.unknown_source(arg, svc.source_names))
         return
     try:
         svc.syncs.submit(reindex, svc, user, arg or None)

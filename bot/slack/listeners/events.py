@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App
@@ -15,47 +14,25 @@ from bot.slack.dedupe import event_key
 from bot.slack.questions import mentions, message_key, question_text, skip_reason
 from bot.slack.services import Services
 from bot.slack.workers import Busy
-from indexer.state import utcnow
-from model.passages import Turn
 
 log = logging.getLogger(__name__)
-DM_MEMORY = timedelta(minutes=15)  # a DM question this soon after an answer is a follow-up
 
 
 def register(app: App, svc: Services) -> None:
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if _skip(svc, event):
-            return
-        thread = event.get("thread_ts") or event["ts"]
-        turns = _turns(svc, event["channel"], event.get("thread_ts"))
-        _ask(svc, body, Question(event["user"], event["channel"],
-                                 question_text(event.get("text", ""), svc.bot_user_id),
-                                 thread, private=False, surface="mention"), turns)
+        if not _skip(svc, event):
+            _ask(svc, body, event.get("thread_ts") or event["ts"], private=False,
+                 surface="mention")
 
     @app.event("message")
     def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("channel_type") == "im":
-            _on_dm(svc, body)
+            if not _skip(svc, event):
+                _ask(svc, body, event.get("thread_ts"), private=True, surface="dm")
         elif event.get("thread_ts") and not mentions(event.get("text", ""), svc.bot_user_id):
             _on_thread_reply(svc, body)
         # a channel message that mentions the bot arrives as app_mention too
-
-
-def _on_dm(svc: Services, body: dict[str, Any]) -> None:
-    event = body["event"]
-    if _skip(svc, event):
-        return
-    channel, thread = event["channel"], event.get("thread_ts")
-    if thread:
-        turns = _turns(svc, channel, thread)
-    else:
-        last = svc.history.latest_answer(channel)
-        recent = last is not None and utcnow() - last.created_at < DM_MEMORY
-        turns = [Turn(last.question, last.text)] if recent and last else []
-    _ask(svc, body, Question(event["user"], channel,
-                             question_text(event.get("text", ""), svc.bot_user_id),
-                             thread, private=True, surface="dm"), turns)
 
 
 def _on_thread_reply(svc: Services, body: dict[str, Any]) -> None:
@@ -65,18 +42,8 @@ def _on_thread_reply(svc: Services, body: dict[str, Any]) -> None:
     cfg = svc.settings.channel(channel)
     if (cfg and cfg.mention_only) or not svc.history.thread_turns(channel, thread, limit=1):
         return
-    if _skip(svc, event):
-        return
-    _ask(svc, body, Question(event.get("user", ""), channel,
-                             question_text(event.get("text", ""), svc.bot_user_id),
-                             thread, private=False, surface="thread"),
-         _turns(svc, channel, thread))
-
-
-def _turns(svc: Services, channel: str, thread: str | None) -> list[Turn]:
-    if not thread:
-        return []
-    return [Turn(r.question, r.text) for r in svc.history.thread_turns(channel, thread)]
+    if not _skip(svc, event):
+        _ask(svc, body, thread, private=False, surface="thread")
 
 
 def _skip(svc: Services, event: dict[str, Any]) -> bool:
@@ -89,10 +56,16 @@ def _skip(svc: Services, event: dict[str, Any]) -> bool:
     return reason is not None
 
 
-def _ask(svc: Services, body: dict[str, Any], q: Question, turns: list[Turn]) -> None:
+def _ask(svc: Services, body: dict[str, Any], thread: str | None, private: bool,
+         surface: str) -> None:
     """Claims the event and the user's message in one commit (Slack sends a mention as
-    both ``app_mention`` and ``message``, and retries with the same event id)."""
-    keys = [k for k in (event_key(body), message_key(body["event"])) if k]
+    both ``app_mention`` and ``message``, and retries with the same event id), then
+    queues the question; the earlier turns are read by the worker, after the ack."""
+    event = body["event"]
+    q = Question(event.get("user", ""), event["channel"],
+                 question_text(event.get("text", ""), svc.bot_user_id), thread, private,
+                 surface)
+    keys = [k for k in (event_key(body), message_key(event)) if k]
     if keys and not svc.history.claim_event(*keys):
         svc.metrics.duplicates.inc()
         return
@@ -109,7 +82,7 @@ def _ask(svc: Services, body: dict[str, Any], q: Question, turns: list[Turn]) ->
         _tell(svc, q, messages.rate_limited(wait))
         return
     try:
-        svc.workers.submit(answer_in_conversation, svc, q, turns)
+        svc.workers.submit(answer_in_conversation, svc, q)
     except Busy:
         _tell(svc, q, messages.BUSY)
 
