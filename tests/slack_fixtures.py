@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bot.slack.workers import drain
 from tests.slack_signing import (
     action_body,
     app_mention,
@@ -125,12 +125,8 @@ class SlackBot:
 
     def settle(self, timeout: float = 60.0) -> None:
         """Wait until every queued answer and sync has finished."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all(pool.wait_idle(0.05) for pool in (self.svc.workers, self.svc.syncs,
-                                                     self.svc.notes)):
-                return
-        raise AssertionError("background work did not finish")
+        if not drain((self.svc.workers, self.svc.syncs, self.svc.notes), timeout):
+            raise AssertionError("background work did not finish")
 
     def responses(self, name: str) -> list[Any]:
         return [c for c in self.slack.calls_to("response_url") if c.params.get("_name") == name]
@@ -163,8 +159,7 @@ def make_bot(tmp_path: Path, home: Path, embedder: Any, top: dict[str, Any] | No
     try:
         yield SlackBot(app, svc, standin, tmp_path / "docs")
     finally:
-        svc.workers.wait_idle(30)
-        svc.syncs.wait_idle(30)
+        drain((svc.workers, svc.syncs, svc.notes), 30)
         svc.close()
         standin.stop()
 

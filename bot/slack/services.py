@@ -16,7 +16,7 @@ from bot.settings import AppSettings
 from bot.slack.access import Access, GroupMembers
 from bot.slack.metrics import Metrics
 from bot.slack.ratelimit import RateLimiter
-from bot.slack.workers import Workers
+from bot.slack.workers import Workers, drain
 from indexer.index import PolicyIndex
 from model.answer import Answer
 from model.answerer import Answerer, Asker
@@ -92,8 +92,7 @@ class Services:
         """Stop taking work; with ``grace_s``, let acked questions finish first, since
         Slack will not deliver them again."""
         if grace_s:
-            self.workers.wait_idle(grace_s)
-            self.notes.wait_idle(min(grace_s, 5.0))
+            drain((self.workers, self.notes), grace_s)
         for pool in (self.workers, self.notes, self.syncs):
             pool.shutdown(wait=False)
         for stop in self.on_close:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -22,6 +23,7 @@ class Workers:
         self._slots = threading.BoundedSemaphore(workers + (queue if queue is not None
                                                             else workers * 8))
         self._pending = 0
+        self._submitted = 0
         self._idle = threading.Condition()
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
@@ -29,6 +31,7 @@ class Workers:
             raise Busy()
         with self._idle:
             self._pending += 1
+            self._submitted += 1
 
         def run() -> Any:
             try:
@@ -49,5 +52,25 @@ class Workers:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
+    @property
+    def submitted(self) -> int:
+        """Jobs ever accepted; lets :func:`drain` see a job that started another."""
+        with self._idle:
+            return self._submitted
+
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+def drain(pools: Sequence[Workers], timeout: float) -> bool:
+    """Wait until every pool is idle at once. A job in one pool may hand work to another
+    (a shared answer is asked again by the answer pool), so waiting on each pool in turn
+    is not enough: repeat until a whole pass starts no new job."""
+    deadline = time.monotonic() + timeout
+    while True:
+        before = [p.submitted for p in pools]
+        for pool in pools:
+            if not pool.wait_idle(max(0.0, deadline - time.monotonic())):
+                return False
+        if [p.submitted for p in pools] == before:
+            return True
