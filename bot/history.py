@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import and_, delete, desc, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.history_tables import answer_docs, answers, feedback, metadata, slack_events, stale_alerts
+from bot.alert_ledger import AlertLedger
+from bot.history_tables import answer_docs, answers, feedback, metadata, slack_events
 from indexer.state import make_engine, utcnow
 from model.answer import Answer
 
@@ -45,6 +46,7 @@ class BotHistory:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
+        self.alerts = AlertLedger(self.engine)
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -168,16 +170,6 @@ class BotHistory:
             query = query.where(feedback.c.rating == rating)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
-
-    def claim_alert(self, answer_id: str, doc_id: str, change: str) -> bool:
-        """True once per (answer, document, change): an alert is never sent twice."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(stale_alerts).values(answer_id=answer_id, doc_id=doc_id,
-                                                         change=change, sent_at=utcnow()))
-        except IntegrityError:
-            return False
-        return True
 
     def _one(self, query: Any) -> AnswerRecord | None:
         rows = self._all(query)

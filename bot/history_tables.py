@@ -76,6 +76,9 @@ stale_alerts = Table(
     Column("answer_id", String(32), ForeignKey("answers.id"), nullable=False),
     Column("doc_id", Text, nullable=False),
     Column("change", Text, nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),  # NULL: not posted (yet)
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("last_error", Text),  # Slack refused the last attempt; retried while attempts last
     UniqueConstraint("answer_id", "doc_id", "change", name="one_alert_per_change"),
 )

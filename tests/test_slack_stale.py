@@ -14,8 +14,10 @@ ROOT = "1700002000.000100"
 
 
 def _alerts(bot: SlackBot) -> list:
+    """Alerts Slack accepted (refused attempts are recorded by the stand-in too)."""
     return [c for c in bot.slack.calls_to("chat.postMessage")
-            if "after this answer was written" in c.params.get("text", "")]
+            if "after this answer was written" in c.params.get("text", "")
+            and c.response.get("ok")]
 
 
 def _answer(bot: SlackBot) -> dict:
@@ -76,3 +78,57 @@ def test_a_standalone_scheduler_posts_the_alerts(slack_bot: SlackBot, monkeypatc
     scheduler_index.sync(["handbook"], trigger="schedule")
     (alert,) = _alerts(slack_bot)
     assert alert.params["thread_ts"] == ROOT
+
+
+def _change(bot: SlackBot, cited: dict, text: str) -> None:
+    path = bot.docs / cited["path"]
+    path.write_text(path.read_text() + f"\n\n{text}\n")
+
+
+def test_an_alert_slack_refused_is_posted_after_the_next_sync_once(slack_bot: SlackBot) -> None:
+    cited = _answer(slack_bot)
+    _change(slack_bot, cited, "New: leave requests go through Beacon.")
+    slack_bot.slack.fail("chat.postMessage", status=500)
+    slack_bot.svc.index.sync(["handbook"])
+    assert _alerts(slack_bot) == []  # refused: Slack answered 500
+    slack_bot.svc.index.sync(["handbook"])  # nothing changed, but the alert is still owed
+    (alert,) = _alerts(slack_bot)
+    assert alert.params["thread_ts"] == ROOT and cited["title"] in alert.params["text"]
+    slack_bot.svc.index.sync(["handbook"])
+    assert len(_alerts(slack_bot)) == 1
+
+
+def test_an_alert_for_a_thread_that_is_gone_is_not_retried(slack_bot: SlackBot) -> None:
+    cited = _answer(slack_bot)
+    _change(slack_bot, cited, "Changed.")
+    slack_bot.slack.fail("chat.postMessage", error="channel_not_found")
+    slack_bot.svc.index.sync(["handbook"])
+    slack_bot.slack.reset()
+    slack_bot.svc.index.sync(["handbook"])
+    assert slack_bot.slack.calls_to("chat.postMessage") == []
+
+
+def test_an_alert_is_tried_a_bounded_number_of_times(slack_bot: SlackBot) -> None:
+    from bot.alert_ledger import MAX_ATTEMPTS
+
+    cited = _answer(slack_bot)
+    _change(slack_bot, cited, "Changed.")
+    slack_bot.slack.reset()
+    slack_bot.slack.fail("chat.postMessage", status=500, times=None)
+    for _ in range(MAX_ATTEMPTS + 2):
+        slack_bot.svc.index.sync(["handbook"])
+    assert len(slack_bot.slack.calls_to("chat.postMessage")) == MAX_ATTEMPTS
+
+
+def test_two_processes_retrying_the_same_alert_post_it_once(slack_bot: SlackBot) -> None:
+    """A second replica sees the same refused alert; only one of them takes it."""
+    from bot.history import BotHistory
+
+    cited = _answer(slack_bot)
+    _change(slack_bot, cited, "Changed.")
+    slack_bot.slack.fail("chat.postMessage", status=500)
+    slack_bot.svc.index.sync(["handbook"])
+    other = BotHistory(slack_bot.svc.settings.db_url).alerts
+    (seen,) = slack_bot.svc.history.alerts.failed()
+    assert other.reclaim(seen) is not None
+    assert slack_bot.svc.history.alerts.reclaim(seen) is None

@@ -1,46 +1,60 @@
 """Stale-answer alerts: when a sync changes or removes a document that a recent answer
 cited, one short reply in that answer's thread says so. Each (answer, document, change)
 is claimed in the state database first, so no change is ever announced twice, even with
-several replicas or a restart in between."""
+several replicas or a restart in between; an alert Slack refused is tried again after the
+next sync (see :mod:`bot.alert_ledger`)."""
 
 from __future__ import annotations
 
 import logging
+from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
 
+from bot.alert_ledger import Alert
 from bot.history import AnswerRecord
 from bot.slack import messages
 from bot.slack.services import Services
 from indexer.index import SyncResult
-from indexer.state import utcnow
 
 log = logging.getLogger(__name__)
 
+# Errors a later attempt cannot fix: the thread is out of reach for good.
+FINAL_ERRORS = {"channel_not_found", "is_archived", "not_in_channel", "thread_not_found",
+                "account_inactive", "invalid_auth", "token_revoked"}
+
 
 def alert_stale_answers(svc: Services, result: SyncResult) -> int:
-    """Post the alerts ``result`` calls for; returns how many threads were told."""
+    """Post the alerts ``result`` calls for, and retry those Slack refused before; returns
+    how many threads were told."""
+    ledger = svc.history.alerts
+    due: dict[str, list[Alert]] = {}  # answer id → its alerts, one post per thread
+    for failed in ledger.failed():
+        alert = ledger.reclaim(failed)
+        if alert:
+            due.setdefault(alert.answer_id, []).append(alert)
     days = svc.settings.slack.stale_alert_days
     changes = {doc: change for r in result.reports for doc, change in r.changes.items()}
-    if not days or not changes:
-        return 0
-    due: dict[str, tuple[AnswerRecord, list[str]]] = {}  # answer id → (answer, its docs)
-    for record, doc_id in svc.history.answers_citing(sorted(changes), days):
-        if svc.history.claim_alert(record.id, doc_id, changes[doc_id]):
-            due.setdefault(record.id, (record, []))[1].append(doc_id)
-    for record, docs in due.values():
-        _post(svc, record, docs, changes)
-    return len(due)
+    if days and changes:
+        for record, doc_id in svc.history.answers_citing(sorted(changes), days):
+            alert = ledger.claim(record.id, doc_id, changes[doc_id])
+            if alert:
+                due.setdefault(record.id, []).append(alert)
+    told = 0
+    for answer_id, alerts in due.items():
+        record = svc.history.answer(answer_id)
+        if record is not None and _post(svc, record, alerts):
+            told += 1
+    return told
 
 
-def _post(svc: Services, record: AnswerRecord, docs: list[str],
-          changes: dict[str, str]) -> None:
+def _post(svc: Services, record: AnswerRecord, alerts: list[Alert]) -> bool:
     titles = {c.get("doc_id"): c.get("title") or c.get("path") for c in record.citations}
-    when = utcnow()
-    lines = [messages.stale_answer(doc.split(":", 1)[0], str(titles.get(doc) or doc),
-                                   None if changes[doc] == "deleted" else when,
-                                   removed=changes[doc] == "deleted")
-             for doc in docs]
+    lines = [messages.stale_answer(a.doc_id.split(":", 1)[0], str(titles.get(a.doc_id)
+                                                                   or a.doc_id),
+                                   None if a.change == "deleted" else a.claimed_at,
+                                   removed=a.change == "deleted")
+             for a in alerts]
     try:
         svc.client.chat_postMessage(channel=record.channel_id,
                                     thread_ts=record.thread_ts or record.message_ts,
@@ -48,3 +62,12 @@ def _post(svc: Services, record: AnswerRecord, docs: list[str],
                                     unfurl_media=False)
     except SlackApiError as exc:
         svc.slack_error("chat.postMessage", exc)
+        error = str(exc.response.get("error") or exc)
+        svc.history.alerts.refused(alerts, error, retry=error not in FINAL_ERRORS)
+        return False
+    except URLError as exc:  # Slack unreachable: the message never left
+        log.warning("stale-answer alert for %s not sent: %s", record.id, exc.reason)
+        svc.history.alerts.refused(alerts, f"unreachable: {exc.reason}")
+        return False
+    svc.history.alerts.sent(alerts)
+    return True
