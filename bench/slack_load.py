@@ -18,6 +18,9 @@ handbook) and then:
 4. re-sends 20 of those events with ``X-Slack-Retry-Num: 1``, as Slack does after a
    timeout, and checks that each event has exactly one placeholder and one answer.
 
+The concurrent senders run in a process of their own (slack_senders.py), apart from the
+stand-in, so neither waits on the other's GIL and the ack is the server's.
+
 Measured per question: ack latency (request sent → HTTP 200 read) and time to answer
 (request sent → the stand-in receiving the ``chat.update`` that replaces the placeholder
 with the answer); per run: duplicates, "busy" notes, errors, the server's peak RSS
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -99,6 +103,9 @@ def observed_standin() -> Any:
 
         def _handle(self, method: str, params: dict[str, Any], headers: dict[str, str],
                     body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
+            if method == "bench.outcome":  # asked by the sender process (slack_senders.py)
+                outcome, when = self.outcome(params["thread"], float(params["timeout"]))
+                return 200, {"ok": True, "outcome": outcome, "arrived": when}, {}
             arrived = time.monotonic()
             status, answer, extra = super()._handle(method, params, headers, body)
             with self.seen:
@@ -263,20 +270,32 @@ def ask(conn: http.client.HTTPConnection, slack: Any, event: Event, timeout: flo
     event.answer_s = arrived - began if arrived is not None else None
 
 
-def sender(port: int, slack: Any, events: list[Event], start: threading.Barrier,
-           timeout: float) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def send_load(port: int, standin_url: str, load: list[Event], senders: int) -> float:
+    """Send ``load`` from ``senders`` concurrent people in a separate process (see
+    slack_senders.py); fills in each event's ack, outcome and time to answer."""
+    from slack_senders import run_senders
+
+    ctx = multiprocessing.get_context("spawn")
+    go, ready, results = ctx.Event(), ctx.Queue(), ctx.Queue()
+    outgoing = [(e.index, e.ts, e.body, e.ctype) for e in load]
+    proc = ctx.Process(target=run_senders, args=(port, standin_url, SECRET, outgoing,
+                                                 senders, go, ready, results, 300.0))
+    proc.start()
     try:
-        start.wait()
-        for event in events:
-            try:
-                ask(conn, slack, event, timeout)
-            except (OSError, http.client.HTTPException) as exc:  # counted, not fatal
-                event.outcome = f"send failed: {type(exc).__name__}"
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        ready.get(timeout=120)  # the process is up and its threads are waiting
+        began = time.monotonic()
+        go.set()
+        done = results.get(timeout=900)
+        load_s = time.monotonic() - began
     finally:
-        conn.close()
+        proc.join(timeout=30)
+        if proc.is_alive():
+            proc.kill()
+    for index, status, ack_s, outcome, answer_s in done:
+        event = load[index]
+        event.status, event.ack_s, event.outcome, event.answer_s = (status, ack_s, outcome,
+                                                                    answer_s)
+    return load_s
 
 
 def metrics(port: int) -> str:
@@ -319,18 +338,8 @@ def one_run(run: int, args: argparse.Namespace, config: Path, base_home: Path,
         conn.close()
 
         load = make_events(texts, args.events, run, 0)
-        per_sender = [load[k::args.senders] for k in range(args.senders)]
-        barrier = threading.Barrier(args.senders + 1)
-        threads = [threading.Thread(target=sender, args=(server.port, slack, mine, barrier,
-                                                         300.0)) for mine in per_sender]
         load1 = load_now()
-        for t in threads:
-            t.start()
-        barrier.wait()
-        began = time.monotonic()
-        for t in threads:
-            t.join()
-        load_s = time.monotonic() - began
+        load_s = send_load(server.port, slack.url, load, args.senders)
 
         retried = load[:: max(1, len(load) // RETRIES)][:RETRIES]
         before = sample(metrics(server.port), "policybot_duplicate_deliveries_total")
