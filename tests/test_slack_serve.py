@@ -250,7 +250,11 @@ def test_a_retried_delivery_is_acked_but_never_answered_again(
     before = _counter(http.get("/metrics").text, "policybot_duplicate_deliveries_total")
     response = _post_event(http, asked.body, asked.ctype, retry_num=1)
     assert response.status_code == 200
-    # the dedupe decision is taken before the ack, so it is visible as soon as the 200 is
+    # the dedupe claim is taken by the worker, after the ack
+    deadline = time.monotonic() + 10
+    while (_counter(http.get("/metrics").text, "policybot_duplicate_deliveries_total")
+           < before + 1 and time.monotonic() < deadline):
+        time.sleep(0.05)
     after = _counter(http.get("/metrics").text, "policybot_duplicate_deliveries_total")
     assert after == before + 1
     time.sleep(0.5)  # room for a (wrong) second placeholder to arrive

@@ -18,8 +18,8 @@ from bot.slack.services import Services
 log = logging.getLogger(__name__)
 
 
-# Questions claim their event id together with their message id when they are asked
-# (listeners/events.py), in one commit; everything else is claimed here.
+# Questions claim their event id together with their message id in one commit, in the
+# answer worker after the ack (listeners/events.py); everything else is claimed here.
 CLAIMED_BY_LISTENER = {"app_mention", "message"}
 
 

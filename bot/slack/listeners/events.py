@@ -58,16 +58,35 @@ def _skip(svc: Services, event: dict[str, Any]) -> bool:
 
 def _ask(svc: Services, body: dict[str, Any], thread: str | None, private: bool,
          surface: str) -> None:
-    """Claims the event and the user's message in one commit (Slack sends a mention as
-    both ``app_mention`` and ``message``, and retries with the same event id), then
-    queues the question; the earlier turns are read by the worker, after the ack."""
+    """Queue the question; everything else happens in the worker (:func:`_take`), so the
+    ack waits on nothing: not even the dedupe claim, whose commit can wait for the state
+    database's write lock while answers are being recorded (it made the ack's tail)."""
     event = body["event"]
     q = Question(event.get("user", ""), event["channel"],
                  question_text(event.get("text", ""), svc.bot_user_id), thread, private,
                  surface)
     keys = [k for k in (event_key(body), message_key(event)) if k]
+    try:
+        svc.workers.submit(_take, svc, q, keys)
+    except Busy:
+        if _claim(svc, keys):  # a retry of this event must not tell the asker twice
+            _tell(svc, q, messages.BUSY)
+
+
+def _claim(svc: Services, keys: list[str]) -> bool:
+    """Claims the event and the user's message in one commit (Slack sends a mention as
+    both ``app_mention`` and ``message``, and retries with the same event id)."""
     if keys and not svc.history.claim_event(*keys):
         svc.metrics.duplicates.inc()
+        log.info("skipping %s: already handled (a retry or duplicate delivery)", keys[0])
+        return False
+    return True
+
+
+def _take(svc: Services, q: Question, keys: list[str]) -> None:
+    """In the worker: claim, check, answer. The rate limit comes after the claim, so a
+    retry of a question is never counted against its asker."""
+    if not _claim(svc, keys):
         return
     svc.metrics.questions.labels(q.surface).inc()
     if not q.text:
@@ -81,10 +100,7 @@ def _ask(svc: Services, body: dict[str, Any], thread: str | None, private: bool,
         svc.metrics.rate_limited.inc()
         _tell(svc, q, messages.rate_limited(wait))
         return
-    try:
-        svc.workers.submit(answer_in_conversation, svc, q)
-    except Busy:
-        _tell(svc, q, messages.BUSY)
+    answer_in_conversation(svc, q)
 
 
 def _tell(svc: Services, q: Question, text: str) -> None:
