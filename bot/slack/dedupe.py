@@ -28,14 +28,22 @@ def event_key(body: dict[str, Any]) -> str | None:
     return f"event:{event_id}" if event_id else None
 
 
+def claim(svc: Services, keys: list[str]) -> bool:
+    """True the first time these keys are seen (in one commit); False, counted and logged,
+    for a retry or a duplicate delivery."""
+    if keys and not svc.history.claim_event(*keys):
+        svc.metrics.duplicates.inc()
+        log.info("skipping %s: already handled (a retry or duplicate delivery)", keys[0])
+        return False
+    return True
+
+
 def dedupe_middleware(svc: Services) -> Callable[..., Any]:
     def dedupe(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
         key = event_key(body)
         if (body.get("event") or {}).get("type") in CLAIMED_BY_LISTENER:
             key = None
-        if key and not svc.history.claim_event(key):
-            svc.metrics.duplicates.inc()
-            log.info("skipping %s: already handled (a retry or duplicate delivery)", key)
+        if key and not claim(svc, [key]):
             return BoltResponse(status=200, body="")
         next()
         return None

@@ -29,6 +29,7 @@ def alert_stale_answers(svc: Services, result: SyncResult) -> int:
     how many threads were told."""
     ledger = svc.history.alerts
     due: dict[str, list[Alert]] = {}  # answer id → its alerts, one post per thread
+    records: dict[str, AnswerRecord] = {}
     for failed in ledger.failed():
         alert = ledger.reclaim(failed)
         if alert:
@@ -40,9 +41,10 @@ def alert_stale_answers(svc: Services, result: SyncResult) -> int:
             alert = ledger.claim(record.id, doc_id, changes[doc_id])
             if alert:
                 due.setdefault(record.id, []).append(alert)
+                records[record.id] = record
     told = 0
     for answer_id, alerts in due.items():
-        record = svc.history.answer(answer_id)
+        record = records.get(answer_id) or svc.history.answer(answer_id)  # a retry's
         if record is not None and _post(svc, record, alerts):
             told += 1
     return told

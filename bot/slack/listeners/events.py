@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import messages
 from bot.slack.conversation import Question, answer_in_conversation
-from bot.slack.dedupe import event_key
+from bot.slack.dedupe import claim, event_key
 from bot.slack.questions import mentions, message_key, question_text, skip_reason
 from bot.slack.services import Services
 from bot.slack.workers import Busy
@@ -69,24 +69,16 @@ def _ask(svc: Services, body: dict[str, Any], thread: str | None, private: bool,
     try:
         svc.workers.submit(_take, svc, q, keys)
     except Busy:
-        if _claim(svc, keys):  # a retry of this event must not tell the asker twice
+        # claimed here, so that a retry of this event does not tell the asker twice (Slack
+        # sends a mention as both app_mention and message, and retries with its event id)
+        if claim(svc, keys):
             _tell(svc, q, messages.BUSY)
-
-
-def _claim(svc: Services, keys: list[str]) -> bool:
-    """Claims the event and the user's message in one commit (Slack sends a mention as
-    both ``app_mention`` and ``message``, and retries with the same event id)."""
-    if keys and not svc.history.claim_event(*keys):
-        svc.metrics.duplicates.inc()
-        log.info("skipping %s: already handled (a retry or duplicate delivery)", keys[0])
-        return False
-    return True
 
 
 def _take(svc: Services, q: Question, keys: list[str]) -> None:
     """In the worker: claim, check, answer. The rate limit comes after the claim, so a
     retry of a question is never counted against its asker."""
-    if not _claim(svc, keys):
+    if not claim(svc, keys):
         return
     svc.metrics.questions.labels(q.surface).inc()
     if not q.text:
