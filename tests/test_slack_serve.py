@@ -288,6 +288,49 @@ def test_forged_or_replayed_requests_get_401_and_stay_out_of_the_log(
     assert not [c for c in standin.calls if c.params.get("thread_ts") == ts]
 
 
+def _raw_post(server: Server, head: bytes, body: bytes = b"") -> tuple[bytes, float]:
+    """One HTTP/1.1 request over a plain socket: what came back, and how soon."""
+    port = int(server.url.rsplit(":", 1)[1])
+    began = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(head + body)
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    return reply, time.perf_counter() - began
+
+
+def test_an_unsigned_body_over_1_mib_is_refused_before_it_is_read(server: Server) -> None:
+    """The headers alone announce 2 MiB and no body byte is sent: a server that read the
+    body before deciding would wait (the socket times out); waitress answers 413 at once."""
+    from bot.slack.http import MAX_BODY_BYTES
+
+    head = (f"POST {EVENTS_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {2 * MAX_BODY_BYTES}\r\n"
+            "\r\n").encode()
+    reply, took = _raw_post(server, head)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert took < 5
+    chunked = (f"POST {EVENTS_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+               ).encode()
+    piece = b"x" * (256 * 1024)
+    body = (f"{len(piece):x}\r\n".encode() + piece + b"\r\n") * 5  # 1.25 MiB, no end
+    reply, _ = _raw_post(server, chunked, body)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    body, ctype = url_verification_body("still-served")  # a normal request still works
+    ok, _ = _raw_post(server, (f"POST {EVENTS_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                               f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                               + "".join(f"{k}: {v}\r\n" for k, v in
+                                         signed(SECRET, body, ctype).items()
+                                         if k != "Content-Type")
+                               + "\r\n").encode(), body)
+    assert ok.startswith(b"HTTP/1.1 200"), ok[:200]
+
+
 def test_metrics_count_questions_answers_and_ack_latency(http: httpx.Client,
                                                           asked: Asked) -> None:
     def answered() -> str:

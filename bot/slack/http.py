@@ -18,6 +18,10 @@ from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+# Slack's requests are small (an event or a form post: kilobytes). waitress refuses a
+# larger Content-Length as soon as it has read the headers (413), and stops a chunked body
+# at the limit, so an unsigned body never reaches memory before the signature check.
+MAX_BODY_BYTES = 1024 * 1024
 StartResponse = Callable[..., Any]
 
 
@@ -65,7 +69,8 @@ def serve_http(wsgi: WsgiApp, host: str, port: int, threads: int = 16,
     from waitress.server import create_server
 
     server = create_server(wsgi, host=host, port=port, threads=threads,
-                           ident="PolicyBot", clear_untrusted_proxy_headers=True)
+                           ident="PolicyBot", clear_untrusted_proxy_headers=True,
+                           max_request_body_size=MAX_BODY_BYTES)
     bound = server.effective_port  # type: ignore[union-attr]
     log.info("PolicyBot listening on http://%s:%s (Slack: %s, /healthz, /metrics)",
              host, bound, EVENTS_PATH)
