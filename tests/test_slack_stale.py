@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import update
 
 from bot.history_tables import answers
@@ -132,3 +134,50 @@ def test_two_processes_retrying_the_same_alert_post_it_once(slack_bot: SlackBot)
     (seen,) = slack_bot.svc.history.alerts.failed()
     assert other.reclaim(seen) is not None
     assert slack_bot.svc.history.alerts.reclaim(seen) is None
+
+
+def test_a_post_that_times_out_does_not_stop_the_other_alerts_and_is_never_repeated(
+        slack_bot: SlackBot) -> None:
+    """Slack takes the first alert but answers too late (a read timeout: the post's fate
+    is unknown to the bot). The other thread's alert is still claimed and posted; the one
+    that timed out is not retried, since it may be in its thread already."""
+    other = "1700002100.000100"
+    cited = _answer(slack_bot)
+    slack_bot.mention("How many days of annual leave do I get?", ts=other)
+    slack_bot.settle()
+    _change(slack_bot, cited, "New: leave requests go through Beacon.")
+    slack_bot.svc.client.timeout = 1
+    slack_bot.slack.slow("chat.postMessage", 3, times=1)
+    slack_bot.svc.index.sync(["handbook"])
+    posts = [c for c in slack_bot.slack.calls_to("chat.postMessage")
+             if "after this answer was written" in c.params.get("text", "")]
+    assert sorted(c.params["thread_ts"] for c in posts) == [ROOT, other]
+    slack_bot.slack.reset()
+    slack_bot.svc.client.timeout = 15
+    slack_bot.svc.index.sync(["handbook"])
+    assert slack_bot.slack.calls_to("chat.postMessage") == [], "a post of unknown fate repeated"
+
+
+def test_alerts_are_claimed_one_thread_at_a_time(slack_bot: SlackBot, monkeypatch) -> None:
+    """When the pass stops half-way (the process dies during a post), the threads it had
+    not reached are still owed their alert: nothing is claimed ahead of its own post."""
+    from sqlalchemy import select
+
+    import bot.slack.stale as stale
+    from bot.history_tables import stale_alerts
+
+    other = "1700002200.000100"
+    cited = _answer(slack_bot)
+    slack_bot.mention("How many days of annual leave do I get?", ts=other)
+    slack_bot.settle()
+    _change(slack_bot, cited, "Changed.")
+
+    def dies(svc, record, alerts):  # the process is killed while posting the first alert
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(stale, "_post", dies)
+    with pytest.raises(SystemExit):
+        slack_bot.svc.index.sync(["handbook"])
+    with slack_bot.svc.history.engine.connect() as conn:
+        claimed = conn.execute(select(stale_alerts.c.answer_id)).scalars().all()
+    assert len(claimed) == 1, "the other thread's alert was claimed before its post"

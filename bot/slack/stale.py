@@ -26,27 +26,32 @@ FINAL_ERRORS = {"channel_not_found", "is_archived", "not_in_channel", "thread_no
 
 def alert_stale_answers(svc: Services, result: SyncResult) -> int:
     """Post the alerts ``result`` calls for, and retry those Slack refused before; returns
-    how many threads were told."""
+    how many threads were told. Each thread's alerts are claimed just before its post and
+    each post stands alone: a failure (any exception) is recorded for that post, and the
+    pass goes on with the next thread."""
     ledger = svc.history.alerts
-    due: dict[str, list[Alert]] = {}  # answer id → its alerts, one post per thread
-    records: dict[str, AnswerRecord] = {}
+    retries: dict[str, list[Alert]] = {}  # answer id → its refused alerts, one post a thread
     for failed in ledger.failed():
-        alert = ledger.reclaim(failed)
-        if alert:
-            due.setdefault(alert.answer_id, []).append(alert)
+        retries.setdefault(failed.answer_id, []).append(failed)
+    fresh: dict[str, tuple[AnswerRecord, list[str]]] = {}  # answer id → (record, doc ids)
     days = svc.settings.slack.stale_alert_days
     changes = {doc: change for r in result.reports for doc, change in r.changes.items()}
     if days and changes:
         for record, doc_id in svc.history.answers_citing(sorted(changes), days):
-            alert = ledger.claim(record.id, doc_id, changes[doc_id])
-            if alert:
-                due.setdefault(record.id, []).append(alert)
-                records[record.id] = record
+            fresh.setdefault(record.id, (record, []))[1].append(doc_id)
     told = 0
-    for answer_id, alerts in due.items():
-        record = records.get(answer_id) or svc.history.answer(answer_id)  # a retry's
-        if record is not None and _post(svc, record, alerts):
-            told += 1
+    for answer_id in dict.fromkeys([*retries, *fresh]):
+        try:
+            record = fresh[answer_id][0] if answer_id in fresh else svc.history.answer(answer_id)
+            if record is None:
+                continue
+            alerts = [a for a in (ledger.reclaim(f) for f in retries.get(answer_id, [])) if a]
+            alerts += [a for a in (ledger.claim(answer_id, d, changes[d])
+                                   for d in fresh.get(answer_id, (None, []))[1]) if a]
+            if alerts and _post(svc, record, alerts):
+                told += 1
+        except Exception:  # the state database, say: the other threads still get theirs
+            log.exception("stale-answer alert for answer %s failed", answer_id)
     return told
 
 
@@ -62,14 +67,22 @@ def _post(svc: Services, record: AnswerRecord, alerts: list[Alert]) -> bool:
                                     thread_ts=record.thread_ts or record.message_ts,
                                     text="\n".join(lines), unfurl_links=False,
                                     unfurl_media=False)
-    except SlackApiError as exc:
+    except SlackApiError as exc:  # Slack answered: it did not post
         svc.slack_error("chat.postMessage", exc)
         error = str(exc.response.get("error") or exc)
         svc.history.alerts.refused(alerts, error, retry=error not in FINAL_ERRORS)
         return False
-    except URLError as exc:  # Slack unreachable: the message never left
+    except URLError as exc:  # no connection, or the request failed while being sent
         log.warning("stale-answer alert for %s not sent: %s", record.id, exc.reason)
         svc.history.alerts.refused(alerts, f"unreachable: {exc.reason}")
+        return False
+    except Exception as exc:  # noqa: BLE001 - a read timeout, say: Slack may have posted it
+        svc.slack_error("chat.postMessage", exc)
+        log.warning("stale-answer alert for %s may or may not be posted (%s: %s); "
+                    "not retried, so it is never posted twice", record.id,
+                    type(exc).__name__, exc)
+        svc.history.alerts.refused(alerts, f"unknown: {type(exc).__name__}: {exc}",
+                                   retry=False)
         return False
     svc.history.alerts.sent(alerts)
     return True
