@@ -15,6 +15,7 @@ captured too, via :meth:`SlackStandIn.response_url`.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -108,6 +109,8 @@ class SlackStandIn:
     Use as ``with SlackStandIn() as slack:`` or ``start()``/``stop()``. Configuration that
     tests may change at any time: ``usergroups`` (id -> user ids, for
     ``usergroups.users.list``), ``users`` (id -> fields merged into ``users.info``),
+    ``channels`` (id -> member user ids, for ``conversations.members``; a channel not
+    listed is ``channel_not_found``, as for a private channel the bot is not in),
     ``latency_s`` (delay before every answer), ``socket_url``/``socket`` (what
     ``apps.connections.open`` hands out) and ``tokens`` (if set, other tokens get
     ``invalid_auth``).
@@ -133,6 +136,7 @@ class SlackStandIn:
         self.tokens: set[str] | None = set(tokens) if tokens is not None else None
         self.usergroups: dict[str, list[str]] = dict(usergroups or {})
         self.users: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, list[str]] = {}
         self.calls: list[Call] = []
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.reactions: set[tuple[str, str, str]] = set()
@@ -593,6 +597,34 @@ class SlackStandIn:
         }
         user.update(self.users.get(user_id, {}))
         return 200, {"ok": True, "user": user}
+
+    def _m_conversations_members(self, params: dict[str, Any]) -> Answer:
+        """Slack's shape: ``members`` (user ids) a page at a time, ``limit`` 1-999 (default
+        100), and an opaque ``response_metadata.next_cursor`` that is "" on the last page."""
+        channel = params.get("channel")
+        if channel not in self.channels:
+            return 200, {"ok": False, "error": "channel_not_found"}
+        try:
+            limit = int(params.get("limit") or 100)
+        except ValueError:
+            return 200, {"ok": False, "error": "invalid_limit"}
+        if not 1 <= limit <= 999:
+            return 200, {"ok": False, "error": "invalid_limit"}
+        start = 0
+        if params.get("cursor"):
+            try:
+                kind, _, offset = base64.b64decode(params["cursor"]).decode().partition(":")
+                start = int(offset)
+            except ValueError:
+                return 200, {"ok": False, "error": "invalid_cursor"}
+            if kind != "member" or start < 0:
+                return 200, {"ok": False, "error": "invalid_cursor"}
+        members = self.channels[channel]
+        end = start + limit
+        cursor = base64.b64encode(f"member:{end}".encode()).decode() if end < len(members) \
+            else ""
+        return 200, {"ok": True, "members": list(members[start:end]),
+                     "response_metadata": {"next_cursor": cursor}}
 
     def _m_conversations_replies(self, params: dict[str, Any]) -> Answer:
         channel, ts = params.get("channel"), params.get("ts")

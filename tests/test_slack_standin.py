@@ -113,6 +113,26 @@ def test_injected_and_protocol_errors_raise(slack: SlackStandIn) -> None:
         slack.wait_for("reactions.add", timeout=0.05)
 
 
+def test_conversations_members_pages_like_slack(slack: SlackStandIn) -> None:
+    """slack_sdk's own paginator (it follows ``response_metadata.next_cursor``) walks the
+    stand-in's pages to the end; bad cursors, limits and unknown channels fail as Slack's."""
+    client = WebClient(token="xoxb-test", base_url=slack.url)
+    slack.channels["CBIG"] = [f"U{i:04d}" for i in range(250)]
+    seen, cursors = [], []
+    for page in client.conversations_members(channel="CBIG", limit=100):  # one object,
+        seen.append(list(page["members"]))  # updated in place page after page
+        cursors.append(page["response_metadata"]["next_cursor"])
+    assert [len(p) for p in seen] == [100, 100, 50]
+    assert [m for p in seen for m in p] == slack.channels["CBIG"]
+    assert cursors[-1] == "" and all(cursors[:-1])
+    for bad, error in ((dict(channel="CNOPE"), "channel_not_found"),
+                       (dict(channel="CBIG", limit=1000), "invalid_limit"),
+                       (dict(channel="CBIG", cursor="bm90LWEtY3Vyc29y"), "invalid_cursor")):
+        with pytest.raises(SlackApiError) as err:
+            client.conversations_members(**bad)
+        assert err.value.response["error"] == error
+
+
 def test_signature_matches_slack_sdk_verifier() -> None:
     body, content_type = slack_signing.event_body({"type": "app_mention", "text": "hi"}, "Ev1")
     verifier = SignatureVerifier(SECRET)
