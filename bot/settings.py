@@ -97,7 +97,13 @@ class SlackSettings(_Strict):
         default_factory=list, description="user IDs allowed to /policy reindex")
     admin_group: str | None = Field(None, description="user group ID whose members are admins")
     audiences: dict[str, AudienceMembers] = Field(default_factory=dict)
-    membership_cache_s: float = Field(300.0, ge=0, description="user group lookups kept")
+    membership_cache_s: float = Field(300.0, ge=0, description="user group and users.info "
+                                      "lookups kept")
+    membership_grace_s: float = Field(600.0, ge=0, description="after a failed lookup, the "
+                                      "last good answer is used this much longer, then "
+                                      "access fails closed")
+    allow_guests: bool = Field(False, description="answer Slack guests and Slack Connect "
+                               "users (public documents only); false = no answers at all")
     rate_limit: int = Field(10, ge=1, description="questions per user per rate_window_s")
     rate_window_s: float = Field(60.0, gt=0)
     workers: int = Field(2, ge=1, le=64, description="answers prepared at once; about one "

@@ -102,3 +102,180 @@ def test_cite_never_shows_someone_elses_private_answer(slack_bot: SlackBot) -> N
     (reply,) = slack_bot.responses(name)
     assert "couldn't find" in reply.params["text"]
     assert leaked(slack_bot, SALARY_MARKS) == []
+
+
+# -- guests and Slack Connect users (users.info) ----------------------------------------
+
+GUEST, SINGLE_GUEST, OUTSIDER = "UGUEST", "USINGLEGUEST", "UOUTSIDER"
+LEAVE_Q = "How many days of annual leave do I get?"
+
+
+def answers_to(bot: SlackBot, user: str) -> int:
+    """How many answers PolicyBot recorded for ``user`` (every answer given is recorded)."""
+    from sqlalchemy import func, select
+
+    from bot.history_tables import answers
+
+    with bot.svc.history.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(answers)
+                            .where(answers.c.user_id == user)).scalar_one()
+
+
+def _strangers(bot: SlackBot) -> None:
+    """A multi-channel guest, a single-channel guest and a Slack Connect user from another
+    organisation (users.info names their own team), all in the managers' user group."""
+    bot.slack.users.update({GUEST: {"is_restricted": True},
+                            SINGLE_GUEST: {"is_restricted": True, "is_ultra_restricted": True},
+                            OUTSIDER: {"team_id": "T0PARTNER"}})
+    bot.slack.usergroups["SMANAGERS"] = [MANAGER, GUEST, SINGLE_GUEST, OUTSIDER]
+
+
+@pytest.mark.parametrize("user", [GUEST, SINGLE_GUEST, OUTSIDER])
+def test_guests_and_slack_connect_users_get_no_answers_by_default(
+        slack_bot: SlackBot, user: str) -> None:
+    from bot.slack import messages
+
+    _strangers(slack_bot)
+    slack_bot.mention(LEAVE_Q, user=user)
+    _, name = slack_bot.command(LEAVE_Q, user=user)
+    slack_bot.dm(SALARY_Q, user=user, channel="DSTRANGER")
+    slack_bot.settle()
+    (note,) = slack_bot.slack.calls_to("chat.postEphemeral")
+    assert note.params["user"] == user and note.params["text"] == messages.GUESTS_NOT_ANSWERED
+    (reply,) = slack_bot.responses(name)
+    assert reply.params["text"] == messages.GUESTS_NOT_ANSWERED
+    (dm,) = slack_bot.posted("DSTRANGER")
+    assert dm.params["text"] == messages.GUESTS_NOT_ANSWERED
+    assert answers_to(slack_bot, user) == 0 and leaked(slack_bot, SALARY_MARKS) == []
+    slack_bot.slack.reset()
+    slack_bot.mention(LEAVE_Q, user=EMPLOYEE)  # control: an employee is answered
+    slack_bot.settle()
+    assert answers_to(slack_bot, EMPLOYEE) == 1
+
+
+@pytest.fixture
+def guests_allowed(tmp_path, indexed_handbook, embedder):
+    from tests.slack_fixtures import make_bot
+
+    yield from make_bot(tmp_path, indexed_handbook, embedder, allow_guests=True)
+
+
+@pytest.mark.parametrize("user", [GUEST, OUTSIDER])
+def test_allowed_guests_get_public_answers_but_never_restricted_documents(
+        guests_allowed: SlackBot, user: str) -> None:
+    bot = guests_allowed
+    _strangers(bot)  # in the managers' group, yet no manager documents for them
+    bot.dm(LEAVE_Q, user=user, channel="DSTRANGER")
+    bot.settle()
+    assert answers_to(bot, user) == 1, "allowed guests are answered"
+    bot.slack.reset()
+    bot.dm(SALARY_Q, user=user, channel="DSTRANGER")
+    bot.command(SALARY_Q, user=user)
+    bot.settle()
+    assert bot.posted("DSTRANGER") and bot.slack.calls_to("response_url")
+    assert leaked(bot, SALARY_MARKS) == []
+    bot.slack.reset()
+    bot.dm(SALARY_Q, user=MANAGER, channel="DMANAGER")  # control: a manager employee
+    bot.settle()
+    assert leaked(bot, SALARY_MARKS)
+
+
+def test_a_failed_users_info_gets_no_answer(slack_bot: SlackBot) -> None:
+    from bot.slack import messages
+
+    slack_bot.slack.fail("users.info", error="ratelimited", status=200, times=None)
+    slack_bot.dm(SALARY_Q, user=MANAGER, channel="DMANAGER")
+    slack_bot.settle()
+    (dm,) = slack_bot.posted("DMANAGER")
+    assert dm.params["text"] == messages.WHO_ARE_YOU
+    assert leaked(slack_bot, SALARY_MARKS) == []
+
+
+# -- group membership: a bounded grace after a failed lookup ----------------------------
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_failed_group_lookup_serves_stale_membership_only_for_the_grace(
+        slack_bot: SlackBot) -> None:
+    """A manager removed from the group while Slack's group lookup fails keeps access for
+    at most membership_cache_s + membership_grace_s after the last good lookup."""
+    slack = slack_bot.svc.settings.slack
+    assert (slack.membership_cache_s, slack.membership_grace_s) == (300, 600)  # defaults
+    clock = Clock()
+    slack_bot.svc.access.groups.cache.clock = clock
+    slack_bot.dm(SALARY_Q, user=MANAGER, channel="DMANAGER")
+    slack_bot.settle()
+    assert leaked(slack_bot, SALARY_MARKS), "control: a manager sees the guide"
+    slack_bot.slack.fail("usergroups.users.list", error="internal_error", times=None)
+    clock.now += 300 + 590  # expired, lookups fail, still within the grace
+    slack_bot.slack.calls.clear()
+    slack_bot.dm(SALARY_Q, user=MANAGER, channel="DMANAGER")
+    slack_bot.settle()
+    assert slack_bot.slack.calls_to("usergroups.users.list"), "the lookup was tried"
+    assert leaked(slack_bot, SALARY_MARKS), "a Slack hiccup is not an outage"
+    clock.now += 20  # past the grace: fail closed
+    slack_bot.slack.calls.clear()
+    slack_bot.dm(SALARY_Q, user=MANAGER, channel="DMANAGER")
+    slack_bot.settle()
+    assert slack_bot.posted("DMANAGER")
+    assert leaked(slack_bot, SALARY_MARKS) == []
+
+
+# -- /policy cite <link>: only answers from channels the caller is in -------------------
+
+PRIVATE = "CPRIVATE"
+
+
+def _link(channel: str, ts: str) -> str:
+    return f"<https://policybot-test.slack.com/archives/{channel}/p{ts.replace('.', '')}>"
+
+
+def test_cite_links_into_a_channel_the_caller_is_not_in_are_refused(
+        slack_bot: SlackBot) -> None:
+    from bot.slack import messages
+
+    question = "What is the meal allowance when travelling to the Oslo office?"
+    root = "1700004000.000100"
+    slack_bot.mention(question, user=MANAGER, channel=PRIVATE, ts=root)
+    slack_bot.settle()
+    record = slack_bot.svc.history.answer_at(PRIVATE, root)
+    assert record is not None and record.citations
+    quote = " ".join(record.citations[0]["quote"].split()[:5])
+    slack_bot.slack.reset()
+    others = [f"U{i:05d}" for i in range(450)]  # three pages of 200 members
+    for members, allowed in ((None, False), (others, False), ([*others, EMPLOYEE], True)):
+        if members is not None:
+            slack_bot.slack.channels[PRIVATE] = members
+        slack_bot.slack.calls.clear()
+        _, name = slack_bot.command(f"cite {_link(PRIVATE, root)}", user=EMPLOYEE)
+        slack_bot.settle()
+        (reply,) = slack_bot.responses(name)
+        sent = everything_sent(slack_bot)
+        if allowed:  # control: a member of the channel sees the passages
+            assert reply.params["text"] == messages.CITE_TITLE and quote in " ".join(
+                sent.split())
+        else:
+            assert reply.params["text"] == messages.CITE_OTHER_CHANNEL
+            assert "Oslo" not in sent and quote not in " ".join(sent.split())
+    pages = slack_bot.slack.calls_to("conversations.members")
+    assert len(pages) == 3 and all(p.params["channel"] == PRIVATE for p in pages)
+
+
+def test_cite_links_into_the_channel_itself_need_no_lookup(slack_bot: SlackBot) -> None:
+    from bot.slack import messages
+
+    root = "1700004100.000100"
+    slack_bot.mention(LEAVE_Q, user=MANAGER, channel=PRIVATE, ts=root)
+    slack_bot.settle()
+    slack_bot.slack.reset()
+    _, name = slack_bot.command(f"cite {_link(PRIVATE, root)}", user=EMPLOYEE, channel=PRIVATE)
+    slack_bot.settle()
+    (reply,) = slack_bot.responses(name)
+    assert reply.params["text"] == messages.CITE_TITLE
+    assert slack_bot.slack.calls_to("conversations.members") == []

@@ -198,6 +198,7 @@ def test_home_view_shows_sources_and_reindex_only_for_admins() -> None:
     user = home_view(status(), is_admin=False)
     assert_view_within_limits(user)
     assert not [b for b in user["blocks"] if "accessory" in b]
+    assert "bad &lt;doc&gt;.pdf" not in texts(user["blocks"])  # failures: admins only
     big = home_view(status(200), is_admin=True)
     assert_view_within_limits(big)
     assert "…and" in texts(big["blocks"])

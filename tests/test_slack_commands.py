@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 
+from bot.slack import messages
 from tests.blocks_check import assert_within_limits, texts
 from tests.slack_fixtures import ADMIN, EMPLOYEE, GENERAL, GROUP_ADMIN, SlackBot
 
@@ -43,19 +45,36 @@ def test_help_is_immediate(slack_bot: SlackBot) -> None:
 
 def test_reindex_is_refused_politely_for_non_admins(slack_bot: SlackBot) -> None:
     runs = len(slack_bot.svc.index.state.runs())
-    response, _ = slack_bot.command("reindex", user=EMPLOYEE)
+    response, name = slack_bot.command("reindex", user=EMPLOYEE)
+    assert response.status == 200
     slack_bot.settle()
-    assert "only PolicyBot admins" in _body(response)["text"]
+    (reply,) = slack_bot.responses(name)
+    assert reply.params["text"] == messages.NOT_ADMIN
     assert len(slack_bot.svc.index.state.runs()) == runs, "nothing ran"
     assert not slack_bot.posted()
+
+
+def test_reindex_acks_before_any_user_group_lookup(slack_bot: SlackBot) -> None:
+    """Whether the caller is an admin can take a ``usergroups.users.list`` call (slow, or
+    rate-limited for seconds): it is made after the ack, never before it."""
+    slack_bot.slack.slow("usergroups.users.list", 2, times=1)
+    began = time.perf_counter()
+    response, name = slack_bot.command("reindex", user=EMPLOYEE)  # not a listed admin
+    acked = time.perf_counter() - began
+    assert response.status == 200 and acked < 1.0, f"ack took {acked:.2f}s"
+    slack_bot.settle()
+    assert slack_bot.slack.calls_to("usergroups.users.list"), "the group was looked up"
+    (reply,) = slack_bot.responses(name)
+    assert reply.params["text"] == messages.NOT_ADMIN
 
 
 def test_admins_reindex_with_progress_and_result_in_a_dm(slack_bot: SlackBot) -> None:
     for admin in (ADMIN, GROUP_ADMIN):  # listed by id; member of slack.admin_group
         slack_bot.slack.reset()
-        response, _ = slack_bot.command("reindex handbook", user=admin)
-        assert "Re-indexing" in _body(response)["text"]
+        response, name = slack_bot.command("reindex handbook", user=admin)
+        assert response.status == 200
         slack_bot.settle(120)
+        assert "Re-indexing" in slack_bot.responses(name)[0].params["text"]
         (started,) = slack_bot.slack.calls_to("chat.postMessage")
         assert started.params["channel"] == admin
         final = slack_bot.slack.calls_to("chat.update")[-1]
@@ -117,3 +136,78 @@ def test_refresh_reports_what_changed_in_the_cited_documents(slack_bot: SlackBot
     slack_bot.settle(120)
     replies = [r.params["text"] for r in slack_bot.responses(name)]
     assert any(cited["title"] in t and "changed" in t for t in replies), replies
+
+
+GUIDE = "people/manager-guide-compensation.md"  # audience: managers
+LEAVE = "people/annual-leave.md"  # public
+
+
+def _touch(bot: SlackBot, rel: str, text: str) -> None:
+    path = bot.docs / rel
+    path.write_text(path.read_text() + f"\n\n{text}\n")
+
+
+def test_refresh_names_only_changed_documents_the_caller_may_see(slack_bot: SlackBot) -> None:
+    """A named refresh lists every changed document, but only those the caller's
+    audiences may read: a changed (or removed) manager-only document is not named to an
+    employee, and is to a manager."""
+    from tests.slack_fixtures import MANAGER
+
+    _touch(slack_bot, GUIDE, "Budget note for managers.")
+    _touch(slack_bot, LEAVE, "Leave requests now go through Beacon.")
+    _, name = slack_bot.command("refresh handbook", user=EMPLOYEE)
+    slack_bot.settle(120)
+    text = slack_bot.responses(name)[-1].params["text"]
+    assert LEAVE in text  # control: the public change is named
+    assert "manager-guide" not in text
+    _touch(slack_bot, GUIDE, "Another budget note.")
+    _, name = slack_bot.command("refresh handbook", user=MANAGER)
+    slack_bot.settle(120)
+    assert GUIDE in slack_bot.responses(name)[-1].params["text"]  # control: its audience
+    _touch(slack_bot, LEAVE, "And one more change.")
+    (slack_bot.docs / GUIDE).unlink()  # a removal names the document too: not to outsiders
+    _, name = slack_bot.command("refresh handbook", user=EMPLOYEE)
+    slack_bot.settle(120)
+    text = slack_bot.responses(name)[-1].params["text"]
+    assert LEAVE in text and "manager-guide" not in text
+
+
+def test_refresh_and_cite_questions_count_against_the_rate_limit(
+        tmp_path, indexed_handbook, embedder) -> None:
+    from tests.slack_fixtures import make_bot
+
+    for bot in make_bot(tmp_path, indexed_handbook, embedder, rate_limit=2):
+        runs = len(bot.svc.index.state.runs("handbook"))
+        for text in ("refresh handbook", "cite How many days of annual leave do I get?"):
+            response, _ = bot.command(text)
+            assert "faster than I can answer" not in json.dumps(_body(response))
+        bot.settle(120)
+        for text in ("refresh handbook", "cite What is the meal allowance?", "Any question?"):
+            response, name = bot.command(text)
+            assert "faster than I can answer" in _body(response)["text"], text
+        bot.settle(120)
+        assert len(bot.svc.index.state.runs("handbook")) == runs + 1, "one refresh ran"
+        response, _ = bot.command("help")  # help and status are never limited
+        assert "/policy cite" in json.dumps(_body(response))
+
+
+def test_a_named_refresh_of_a_web_source_is_for_admins_only(
+        tmp_path, indexed_handbook, embedder) -> None:
+    from tests.slack_fixtures import make_bot, slack_settings
+
+    sources = slack_settings(tmp_path, tmp_path / "docs")["sources"]
+    web = {"name": "intranet", "type": "web", "urls": ["http://127.0.0.1:9/policies/"]}
+    for bot in make_bot(tmp_path, indexed_handbook, embedder,
+                        top={"sources": [*sources, web]}):
+        _, name = bot.command("refresh intranet", user=EMPLOYEE)
+        bot.settle(120)
+        (reply,) = bot.responses(name)
+        assert reply.params["text"] == messages.REFRESH_WEB_ADMIN_ONLY
+        assert bot.svc.index.state.runs("intranet") == []
+        _, name = bot.command("refresh handbook", user=EMPLOYEE)  # not a web source
+        bot.settle(120)
+        assert "Refreshed" in bot.responses(name)[-1].params["text"]
+        _, name = bot.command("refresh intranet", user=ADMIN)  # control: an admin may
+        bot.settle(120)
+        assert bot.responses(name)[-1].params["text"] != messages.REFRESH_WEB_ADMIN_ONLY
+        assert bot.svc.index.state.runs("intranet"), "the admin's refresh ran"

@@ -79,3 +79,20 @@ def test_reindex_button_does_nothing_for_non_admins(slack_bot: SlackBot) -> None
     slack_bot.click("reindex_source", "handbook", user=ADMIN, channel=None)
     slack_bot.settle(120)
     assert len(slack_bot.svc.index.state.runs()) == runs + 1
+
+
+def test_sync_failures_show_only_in_the_admins_app_home(slack_bot: SlackBot) -> None:
+    """Which documents failed and why can name restricted paths: admins see them, everyone
+    else sees only the counts."""
+    extra = slack_bot.docs.parent / "extra"
+    (extra / "salary-bands-confidential.docx").write_bytes(b"not a zip at all")
+    slack_bot.svc.index.sync(["extra"])
+    for user in (ADMIN, EMPLOYEE):
+        slack_bot.event({"type": "app_home_opened", "user": user, "channel": "DHOME",
+                         "tab": "home", "event_ts": "1700001300.000100"})
+    slack_bot.settle()
+    views = {c.params["user_id"]: texts(c.json("view")["blocks"])
+             for c in slack_bot.slack.calls_to("views.publish")}
+    assert "salary-bands-confidential" in views[ADMIN]  # control: admins see the failure
+    assert "salary-bands-confidential" not in views[EMPLOYEE]
+    assert "extra" in views[EMPLOYEE]  # the source itself is still listed

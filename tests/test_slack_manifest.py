@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "deploy" / "slack" / "manifest.yaml"
 SLACK_CODE = ROOT / "bot" / "slack"
 
-# Web API methods (as slack_sdk's WebClient names them) → the bot scope each needs.
-# None: Slack requires no scope for it. A call missing here fails the test on purpose.
-METHOD_SCOPES: dict[str, str | None] = {
+# Web API methods (as slack_sdk's WebClient names them) → the bot scope each needs (a
+# tuple: one per kind of conversation the bot uses it on). None: Slack requires no scope
+# for it. A call missing here fails the test on purpose.
+METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "auth_test": None,
     "chat_postMessage": "chat:write",
     "chat_update": "chat:write",
@@ -35,6 +36,10 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat_delete": "chat:write",
     "usergroups_users_list": "usergroups:read",
     "users_info": "users:read",
+    # conversations.members needs channels:read, groups:read, im:read or mpim:read by the
+    # conversation's kind; /policy cite checks public and private channels (a DM answer
+    # is its asker's, no lookup), so links into group DMs are refused for want of mpim:read
+    "conversations_members": ("channels:read", "groups:read"),
     "reactions_add": "reactions:write",
     "reactions_remove": "reactions:write",
     "conversations_open": "im:write",
@@ -162,7 +167,10 @@ def test_scopes_are_exactly_what_the_code_needs(manifest: dict[str, Any]) -> Non
     unknown = {m: where for m, where in calls.items() if m not in METHOD_SCOPES}
     assert not unknown, f"add these Web API methods to METHOD_SCOPES with their scope: {unknown}"
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    needed = {METHOD_SCOPES[m] for m in calls} | {EVENT_SCOPES[e] for e in events}
+    needed: set[str | None] = {EVENT_SCOPES[e] for e in events}
+    for method in calls:
+        scopes = METHOD_SCOPES[method]
+        needed.update(scopes if isinstance(scopes, tuple) else (scopes,))
     if manifest["features"].get("slash_commands"):
         needed.add("commands")
     needed.discard(None)

@@ -44,7 +44,9 @@ def build_app(svc: Services, signing_secret: str | None) -> App:
               # after the listener returns is still a matter of milliseconds
               process_before_response=True, logger=logging.getLogger("policybot.slack"))
     if not svc.bot_user_id:
-        svc.bot_user_id = app.client.auth_test()["user_id"]
+        auth = app.client.auth_test()
+        svc.bot_user_id = auth["user_id"]
+        svc.access.people.set_workspace(auth)  # to tell Slack Connect users apart
     app.use(dedupe_middleware(svc))
     for listeners in (events, commands, actions, home):
         listeners.register(app, svc)

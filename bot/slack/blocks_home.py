@@ -2,7 +2,9 @@
 
 People trust an answer more when they can see which sources are indexed and when each was
 last synced; admins also get a Re-index button per source, so fixing a stale index does
-not need a terminal.
+not need a terminal. Why a sync failed (the error, and the path and reason of each document
+that could not be read) is for admins only: a path or an error can name a restricted
+document or a private host, so everyone else sees only that the last sync failed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def _index_missing(status: dict[str, Any]) -> bool:
     return not any(s.get("documents") for s in sources)
 
 
-def _last_sync(src: dict[str, Any], *, compact: bool) -> list[str]:
+def _last_sync(src: dict[str, Any], *, compact: bool, is_admin: bool) -> list[str]:
     run = src.get("last_sync")
     if not run:
         return [messages.last_sync("", None)]
@@ -29,18 +31,18 @@ def _last_sync(src: dict[str, Any], *, compact: bool) -> list[str]:
                                   run.get("unchanged", 0), run.get("deleted", 0),
                                   run.get("failed", 0), float(run.get("seconds") or 0))
     lines = [f"{messages.last_sync(run.get('status', ''), run.get('finished_at'))} · {counts}"]
-    if run.get("error"):
+    if run.get("error") and is_admin:
         lines.append(messages.sync_error(str(run["error"]))
                      if not compact else truncate(messages.sync_error(str(run["error"])), 160))
     return lines
 
 
-def _source_text(src: dict[str, Any], *, compact: bool) -> str:
+def _source_text(src: dict[str, Any], *, compact: bool, is_admin: bool) -> str:
     name = escape(truncate(str(src.get("name", "")), 80)) or "?"
     kind = escape(truncate(str(src.get("type", "")), 40))
     lines = [f"*{name}*" + (f" · {kind}" if kind else ""),
              messages.source_counts(int(src.get("documents") or 0), int(src.get("chunks") or 0))]
-    lines += _last_sync(src, compact=compact)
+    lines += _last_sync(src, compact=compact, is_admin=is_admin)
     lines.append(messages.next_sync(src.get("next_run") if src.get("schedule") else None))
     return "\n".join(lines)
 
@@ -61,7 +63,7 @@ def _failures(src: dict[str, Any]) -> list[Block]:
 
 
 def _sources(status: dict[str, Any], room: int, *, compact: bool,
-             is_admin: bool = False) -> list[Block]:
+             is_admin: bool = False, buttons: bool = True) -> list[Block]:
     """One section per source (plus failures in full view), stopping before ``room`` runs out."""
     sources = status.get("sources") or []
     orphans = status.get("unconfigured_sources_in_index") or []
@@ -69,9 +71,10 @@ def _sources(status: dict[str, Any], room: int, *, compact: bool,
     room -= len(tail)
     blocks: list[Block] = []
     for i, src in enumerate(sources):
-        button = _reindex_button(str(src.get("name", ""))) if is_admin else None
-        group = [kit.section(_source_text(src, compact=compact), accessory=button)]
-        if not compact:
+        button = _reindex_button(str(src.get("name", ""))) if is_admin and buttons else None
+        group = [kit.section(_source_text(src, compact=compact, is_admin=is_admin),
+                             accessory=button)]
+        if not compact and is_admin:
             group += _failures(src)
         left = len(sources) - i
         if len(blocks) + len(group) > room - (1 if left > 1 else 0):
@@ -92,9 +95,11 @@ def home_view(status: dict[str, Any], *, is_admin: bool) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks}
 
 
-def status_blocks(status: dict[str, Any]) -> list[Block]:
-    """``/policy status``: the same facts as App Home, compact, for a message (≤50 blocks)."""
+def status_blocks(status: dict[str, Any], *, is_admin: bool = False) -> list[Block]:
+    """``/policy status``: the same facts as App Home, compact, for a message (≤50 blocks);
+    sync errors for admins only."""
     blocks = [kit.header(messages.STATUS_HEADER)]
     if _index_missing(status):
         blocks.append(kit.section(messages.INDEX_MISSING))
-    return blocks + _sources(status, limits.MESSAGE_BLOCKS - len(blocks), compact=True)
+    return blocks + _sources(status, limits.MESSAGE_BLOCKS - len(blocks), compact=True,
+                             is_admin=is_admin, buttons=False)

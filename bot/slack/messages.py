@@ -28,6 +28,10 @@ GENERIC_ERROR = ("Sorry, something went wrong while answering. Please try again 
                  "minute; if it keeps happening, let a PolicyBot admin know.")
 CHANNEL_NOT_ALLOWED = ("None of the policy sources may be shared in this channel. "
                        "Ask me in a direct message instead.")
+GUESTS_NOT_ANSWERED = ("Sorry, PolicyBot answers people in this organisation only, not "
+                       "guests or people from other organisations.")
+WHO_ARE_YOU = ("Sorry, I couldn't check your Slack account just now, so I can't answer. "
+               "Please try again in a few minutes.")
 # Messages from bots (PolicyBot included) and edited messages get no reply at all.
 IGNORED_REPLY: None = None
 
@@ -38,6 +42,8 @@ BUSY = ("PolicyBot is answering a lot of questions right now. Please ask again i
 CITE_TITLE = "The passages behind this answer"
 CITE_NOT_FOUND = ("I couldn't find a PolicyBot answer you can see here. Ask a question "
                   "(`/policy cite QUESTION`) or paste a link to an answer.")
+CITE_OTHER_CHANNEL = ("I can only show the passages behind answers in this channel or in "
+                      "channels you're a member of.")
 NOTHING_TO_CITE = "This answer doesn't quote any policy passages, so there's nothing to cite."
 
 # Feedback and sharing
@@ -66,6 +72,9 @@ REFRESH_NOTHING_CITED = ("There's no PolicyBot answer with sources in this threa
                          "so there's nothing to refresh.")
 NOT_ADMIN = ("Sorry, only PolicyBot admins can re-index sources. If a document looks out "
              "of date, `/policy refresh` shows what changed, or ask an admin.")
+REFRESH_WEB_ADMIN_ONLY = ("Sorry, only PolicyBot admins can refresh a whole web source "
+                          "(it fetches every page again). `/policy refresh` without a "
+                          "source checks the documents behind your latest answer.")
 REINDEX_BUTTON = "Re-index"
 REINDEX_CONFIRM = "Re-index"
 REINDEX_DENY = "Cancel"

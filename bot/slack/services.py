@@ -55,7 +55,8 @@ class Services:
             adapters = AdapterRegistry(settings)
         return cls(settings=settings, index=index, history=BotHistory(settings.db_url),
                    client=client,
-                   access=Access(settings, GroupMembers(client, slack.membership_cache_s)),
+                   access=Access(settings, GroupMembers(client, slack.membership_cache_s,
+                                                        slack.membership_grace_s)),
                    limiter=RateLimiter(slack.rate_limit, slack.rate_window_s),
                    metrics=Metrics(), workers=Workers(slack.workers, slack.queue),
                    adapters=adapters)

@@ -16,26 +16,62 @@ from bot.slack.streaming import Throttled
 from indexer.errors import PolicyBotError
 from indexer.index import SyncResult
 from indexer.progress import Progress
+from indexer.store import in_list
 
 log = logging.getLogger(__name__)
 Reply = Callable[[str], None]
 
 
-def refresh(svc: Services, sources: list[str], cited: dict[str, str], reply: Reply) -> None:
+def refresh(svc: Services, sources: list[str], cited: dict[str, str], reply: Reply,
+            audiences: tuple[str, ...] = ()) -> None:
     """Incremental sync of ``sources``; ``cited`` maps the answer's doc ids to titles, so
-    the reply names the cited documents that changed (all changes when empty)."""
+    the reply names the cited documents that changed (all changes when empty).
+
+    The reply is the caller's alone, but it names documents, so it names only those the
+    caller's ``audiences`` may see, before the sync and after it: a restricted document
+    that changed, appeared or was removed is not mentioned (nor counted)."""
+    before = doc_audiences(svc, sources)
     try:
         result = svc.index.sync(sources, trigger="slack-refresh")
     except PolicyBotError as exc:
         log.warning("refresh of %s failed: %s", sources, exc)
         reply(messages.reindex_failed(", ".join(sources)))
         return
-    changes = {d for r in result.reports for d in r.changes}
+    after = doc_audiences(svc, sources)
+    changes = [d for r in result.reports for d in r.changes
+               if _visible(svc, d, (before, after), audiences)]
     if cited:
         changed = [cited[d] for d in cited if d in changes]
     else:
         changed = sorted(d.split(":", 1)[-1] for d in changes)
     reply(messages.refreshed(sources, changed))
+
+
+def doc_audiences(svc: Services, sources: list[str]) -> dict[str, list[list[str]]]:
+    """doc id → the audience of each of its rows, for the documents of ``sources``."""
+    store = svc.index.store
+    if not sources or not store.exists:
+        return {}
+    store.refresh()
+    rows = (store.table.search().where(in_list("source", sources))
+            .select(["doc_id", "audience"]).limit(None).to_arrow())
+    out: dict[str, list[list[str]]] = {}
+    for doc_id, audience in zip(rows["doc_id"].to_pylist(), rows["audience"].to_pylist(),
+                                strict=True):
+        out.setdefault(doc_id, []).append(audience or [])
+    return out
+
+
+def _visible(svc: Services, doc_id: str, states: tuple[dict[str, list[list[str]]], ...],
+             audiences: tuple[str, ...]) -> bool:
+    """Public or shared with ``audiences`` in every state it was seen in, and within its
+    source's configured audience; a document seen in no state is hidden (fail closed)."""
+    allowed = set(audiences)
+    source = next((s for s in svc.settings.sources if s.name == doc_id.split(":", 1)[0]), None)
+    if source is None or (source.audience and not allowed & set(source.audience)):
+        return False
+    seen = [a for state in states for a in state.get(doc_id, [])]
+    return bool(seen) and all(not a or allowed & set(a) for a in seen)
 
 
 def reindex(svc: Services, user_id: str, source: str | None) -> None:

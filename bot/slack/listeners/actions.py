@@ -53,17 +53,11 @@ def register(app: App, svc: Services) -> None:
     @app.action("reindex_source")
     def on_reindex(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        user = body["user"]["id"]
-        if not svc.access.is_admin(user):  # the button is admin-only, but never trust it
-            log.info("refused re-index button from %s: not an admin", user)
-            return
         source = action.get("value") or None
         if source and source not in svc.source_names:
             return
-        try:
-            svc.syncs.submit(reindex, svc, user, source)
-        except Busy:
-            log.warning("re-index of %s not started: a sync queue is full", source)
+        # the admin check may look up a user group: after the ack, in the notes pool
+        _later(svc, _reindex_checked, svc, body["user"]["id"], source)
 
 
 def _later(svc: Services, fn: Any, *args: Any) -> None:
@@ -71,6 +65,16 @@ def _later(svc: Services, fn: Any, *args: Any) -> None:
         svc.notes.submit(fn, *args)
     except Busy:
         log.warning("%s dropped: the notes queue is full", fn.__name__)
+
+
+def _reindex_checked(svc: Services, user: str, source: str | None) -> None:
+    if not svc.access.is_admin(user):  # the button is admin-only, but never trust it
+        log.info("refused re-index button from %s: not an admin", user)
+        return
+    try:
+        svc.syncs.submit(reindex, svc, user, source)
+    except Busy:
+        log.warning("re-index of %s not started: a sync queue is full", source)
 
 
 def _thank(svc: Services, body: dict[str, Any], answer_id: str, respond: Respond) -> None:
@@ -103,6 +107,10 @@ def _share(svc: Services, body: dict[str, Any], answer_id: str, respond: Respond
     user = body["user"]["id"]
     record = svc.history.answer(answer_id)
     if record is None or not readable_by(record, user):
+        return
+    refusal = svc.access.refusal(user)
+    if refusal:
+        respond(response_type="ephemeral", replace_original=False, text=refusal)
         return
     channel = (body.get("channel") or {}).get("id") or record.channel_id
     if record.audiences:

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.history import AnswerRecord
 from bot.slack import messages
 from bot.slack.blocks import answer_blocks, answer_text
 from bot.slack.blocks_admin import help_blocks
@@ -17,7 +18,7 @@ from bot.slack.blocks_home import status_blocks
 from bot.slack.outcome import failure_text, record_outcome
 from bot.slack.services import Services
 from bot.slack.stored import as_answer, parse_link, readable_by
-from bot.slack.syncing import refresh, reindex
+from bot.slack.syncing import Reply, refresh, reindex
 from bot.slack.workers import Busy
 from indexer.status import index_status
 
@@ -35,27 +36,37 @@ def register(app: App, svc: Services) -> None:
         if sub == "help" or not (sub or arg):
             ack(response_type="ephemeral", text=messages.HELP_COMMAND, blocks=help_blocks())
         elif sub == "reindex":
-            _reindex(svc, ack, user, arg)
+            _reindex(svc, ack, respond, user, arg)
         elif sub == "refresh":
-            try:  # the sync pool: refreshes queue behind each other, never behind answers
-                svc.syncs.submit(_refresh, svc, respond, user, channel, arg)
+            if _rate_limited(svc, ack, user):
+                return
+            try:  # the admin check may call Slack: after the ack, in the notes pool
+                svc.notes.submit(_refresh_checked, svc, respond, user, channel, arg)
             except Busy:
                 ack(response_type="ephemeral", text=messages.BUSY)
                 return
             ack()
         elif sub == "status":
-            _background(svc, ack, _status, svc, respond)
+            _background(svc, ack, _status, svc, respond, user)
         elif sub == "cite":
+            if arg and not parse_link(arg) and _rate_limited(svc, ack, user):
+                return  # a question: it is answered afresh, so it counts like one
             _background(svc, ack, _cite, svc, respond, user, channel, arg)
         else:
             svc.metrics.questions.labels("command").inc()
-            wait = svc.limiter.check(user)
-            if wait:
-                svc.metrics.rate_limited.inc()
-                ack(response_type="ephemeral", text=messages.rate_limited(wait))
+            if _rate_limited(svc, ack, user):
                 return
             _background(svc, ack, _answer, svc, respond, user, channel, arg,
                         working=messages.WORKING)
+
+
+def _rate_limited(svc: Services, ack: Ack, user: str) -> bool:
+    """Counts the request against the user's limit; True (and acked) when over it."""
+    wait = svc.limiter.check(user)
+    if wait:
+        svc.metrics.rate_limited.inc()
+        ack(response_type="ephemeral", text=messages.rate_limited(wait))
+    return bool(wait)
 
 
 def _background(svc: Services, ack: Ack, fn: Any, *args: Any, working: str | None = None
@@ -74,6 +85,10 @@ def _background(svc: Services, ack: Ack, fn: Any, *args: Any, working: str | Non
 
 def _answer(svc: Services, respond: Respond, user: str, channel: str, question: str) -> None:
     started = time.perf_counter()
+    refusal = svc.access.refusal(user)
+    if refusal:
+        respond(response_type="ephemeral", replace_original=True, text=refusal)
+        return
     asker = svc.access.asker(user, channel, private=True)
     if asker.sources == ():
         respond(response_type="ephemeral", replace_original=True,
@@ -96,6 +111,10 @@ def _answer(svc: Services, respond: Respond, user: str, channel: str, question: 
 
 
 def _cite(svc: Services, respond: Respond, user: str, channel: str, arg: str) -> None:
+    refusal = svc.access.refusal(user)
+    if refusal:
+        respond(response_type="ephemeral", text=refusal)
+        return
     link = parse_link(arg) if arg else None
     if arg and not link:  # a fresh question: cite what answers it now
         try:
@@ -110,19 +129,55 @@ def _cite(svc: Services, respond: Respond, user: str, channel: str, arg: str) ->
         if record is None or not readable_by(record, user):
             respond(response_type="ephemeral", text=messages.CITE_NOT_FOUND)
             return
+        if not _may_read_channel(svc, user, channel, record):
+            log.info("refused /policy cite of a %s answer in %s from %s in %s: not a member",
+                     record.visibility, record.channel_id, user, channel)
+            respond(response_type="ephemeral", text=messages.CITE_OTHER_CHANNEL)
+            return
         answer = as_answer(record)
     respond(response_type="ephemeral", text=messages.CITE_TITLE, blocks=cite_blocks(answer))
 
 
-def _refresh(svc: Services, respond: Respond, user: str, channel: str, arg: str) -> None:
+def _may_read_channel(svc: Services, user: str, here: str, record: AnswerRecord) -> bool:
+    """An answer's question and quotes are for the people of its channel: the caller is
+    in the channel the command runs in, is the asker of a DM answer (that DM is theirs
+    with PolicyBot), or Slack lists them among the channel's members."""
+    if record.channel_id == here or (record.visibility == "dm" and record.user_id == user):
+        return True
+    return svc.access.in_channel(user, record.channel_id)
+
+
+def _refresh_checked(svc: Services, respond: Respond, user: str, channel: str,
+                     arg: str) -> None:
+    """Who may refresh what, decided off the ack path; the sync itself queues in the
+    sync pool, behind other syncs and never behind answers."""
     def reply(text: str) -> None:
         respond(response_type="ephemeral", text=text)
 
+    refusal = svc.access.refusal(user)
+    if refusal:
+        reply(refusal)
+        return
     if arg:
         if arg not in svc.source_names:
             reply(messages.unknown_source(arg, svc.source_names))
             return
-        refresh(svc, [arg], {}, reply)
+        kind = next(getattr(s, "type", "") for s in svc.settings.sources if s.name == arg)
+        if kind == "web" and not svc.access.is_admin(user):
+            log.info("refused /policy refresh %s from %s: a web source, not an admin",
+                     arg, user)
+            reply(messages.REFRESH_WEB_ADMIN_ONLY)
+            return
+    try:
+        svc.syncs.submit(_refresh, svc, reply, user, channel, arg)
+    except Busy:
+        reply(messages.BUSY)
+
+
+def _refresh(svc: Services, reply: Reply, user: str, channel: str, arg: str) -> None:
+    audiences = svc.access.audiences(user)  # the reply is ephemeral: the caller's own
+    if arg:
+        refresh(svc, [arg], {}, reply, audiences)
         return
     record = svc.history.latest_answer(channel, user_id=user)
     if record is None or not record.citations:
@@ -131,25 +186,39 @@ def _refresh(svc: Services, respond: Respond, user: str, channel: str, arg: str)
     cited = {c["doc_id"]: c["title"] for c in record.citations if c.get("doc_id")}
     sources = sorted({c["source"] for c in record.citations})
     reply(messages.refresh_started(sources))
-    refresh(svc, sources, cited, reply)
+    refresh(svc, sources, cited, reply, audiences)
 
 
-def _status(svc: Services, respond: Respond) -> None:
+def _status(svc: Services, respond: Respond, user: str) -> None:
     respond(response_type="ephemeral", text=messages.STATUS_HEADER,
-            blocks=status_blocks(index_status(svc.index)))
+            blocks=status_blocks(index_status(svc.index), is_admin=svc.access.is_admin(user)))
 
 
-def _reindex(svc: Services, ack: Ack, user: str, arg: str) -> None:
-    if not svc.access.is_admin(user):
-        log.info("refused /policy reindex from %s: not an admin", user)
-        ack(response_type="ephemeral", text=messages.NOT_ADMIN)
-        return
+def _reindex(svc: Services, ack: Ack, respond: Respond, user: str, arg: str) -> None:
+    """Acks before anything that may call Slack: whether the user is an admin can take a
+    user group lookup, and a slow or rate-limited one must never break the 3 s ack."""
     if arg and arg not in svc.source_names:
         ack(response_type="ephemeral", text=messages.unknown_source(arg, svc.source_names))
         return
     try:
-        svc.syncs.submit(reindex, svc, user, arg or None)
+        svc.notes.submit(_reindex_checked, svc, respond, user, arg or None)
     except Busy:
         ack(response_type="ephemeral", text=messages.BUSY)
         return
-    ack(response_type="ephemeral", text=messages.reindex_started(arg or None))
+    ack()
+
+
+def _reindex_checked(svc: Services, respond: Respond, user: str, source: str | None) -> None:
+    def reply(text: str) -> None:
+        respond(response_type="ephemeral", text=text)
+
+    if not svc.access.is_admin(user):
+        log.info("refused /policy reindex from %s: not an admin", user)
+        reply(messages.NOT_ADMIN)
+        return
+    try:
+        svc.syncs.submit(reindex, svc, user, source)
+    except Busy:
+        reply(messages.BUSY)
+        return
+    reply(messages.reindex_started(source))

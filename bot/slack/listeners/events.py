@@ -87,6 +87,10 @@ def _take(svc: Services, q: Question, keys: list[str]) -> None:
     if not q.private and svc.access.sources(q.channel_id) == ():
         _tell(svc, q, messages.CHANNEL_NOT_ALLOWED)
         return
+    refusal = svc.access.refusal(q.user_id)  # a guest, an outsider, or unknown
+    if refusal:
+        _tell(svc, q, refusal)
+        return
     wait = svc.limiter.check(q.user_id)
     if wait:
         svc.metrics.rate_limited.inc()
