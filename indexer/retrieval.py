@@ -8,6 +8,7 @@ passage is never even a candidate for someone outside its audience.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,7 +110,11 @@ class Retriever:
                     .where(where, prefilter=True).limit(n).select([*COLUMNS, "_score"])
                     .to_list())
         except Exception as exc:  # malformed query syntax: vector results still stand
-            log.warning("full-text search failed for %r: %s", query[:80], exc)
+            # a question can hold anything (names, a restricted topic): the log gets an id
+            # to match it by (sha256 of the text), and the error without the text in it
+            qid = hashlib.sha256(query.encode("utf-8")).hexdigest()[:16]
+            log.warning("full-text search failed for query %s: %s", qid,
+                        str(exc).replace(query, f"<query {qid}>")[:300])
             return []
         return [_passage(r, bm25_score=float(r["_score"])) for r in rows]
 

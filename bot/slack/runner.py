@@ -45,7 +45,7 @@ def start_services(settings: AppSettings, secrets: SlackSecrets
     except SlackApiError as exc:
         raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}); "
                           "check the token and POLICYBOT_SLACK_API_URL") from exc
-    svc.history.forget_events()
+    _forget_events_regularly(svc)
     scheduler = None
     if settings.slack.run_scheduler and any(s.schedule for s in settings.sources):
         from indexer.scheduler import start_scheduler
@@ -54,6 +54,32 @@ def start_services(settings: AppSettings, secrets: SlackSecrets
     _warm_up(svc)
     _watch_adapters(svc)
     return svc, app, scheduler
+
+
+EVENTS_PRUNE_EVERY_S = 3600.0  # the processed-events table is pruned this often
+
+
+def _forget_events_regularly(svc: Services) -> None:
+    """Prune the processed Slack event ids now and every EVENTS_PRUNE_EVERY_S: a bot that
+    runs for months must not keep every event id it ever saw (the table only needs the
+    minutes in which Slack may still retry)."""
+    stop = threading.Event()
+
+    def prune() -> None:
+        while True:
+            try:
+                gone = svc.history.forget_events()
+                if gone:
+                    log.info("forgot %d processed Slack event id(s)", gone)
+            except Exception:  # the database may be briefly away: try again next time
+                log.exception("could not prune the processed Slack events")
+            if stop.wait(EVENTS_PRUNE_EVERY_S):
+                return
+
+    svc.history.forget_events()  # at start, before the first request, as before
+    threading.Thread(target=lambda: stop.wait(EVENTS_PRUNE_EVERY_S) or prune(),
+                     name="forget-events", daemon=True).start()
+    svc.on_close.append(stop.set)
 
 
 def _watch_adapters(svc: Services) -> None:
