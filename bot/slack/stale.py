@@ -2,7 +2,9 @@
 cited, one short reply in that answer's thread says so. Each (answer, document, change)
 is claimed in the state database first, so no change is ever announced twice, even with
 several replicas or a restart in between; an alert Slack refused is tried again after the
-next sync (see :mod:`bot.alert_ledger`)."""
+next sync (see :mod:`bot.alert_ledger`). Alerts are claimed one thread at a time, just
+before that thread's post, and a failing post (any exception) never stops the pass: what
+is not yet claimed is still owed if the process dies half-way."""
 
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ def alert_stale_answers(svc: Services, result: SyncResult) -> int:
     for answer_id in dict.fromkeys([*retries, *fresh]):
         try:
             record = fresh[answer_id][0] if answer_id in fresh else svc.history.answer(answer_id)
-            if record is None:
+            if record is None:  # the answer was deleted: no thread to tell, ever
+                ledger.refused(retries.get(answer_id, []), "answer gone", retry=False)
                 continue
             alerts = [a for a in (ledger.reclaim(f) for f in retries.get(answer_id, [])) if a]
             alerts += [a for a in (ledger.claim(answer_id, d, changes[d])
