@@ -75,6 +75,8 @@ class SourceSync:
             log.error("source %s: listing failed, keeping its indexed documents: %s",
                       self.source.name, exc)
         else:
+            for path, reason in self.source.skipped:  # symlinks out, files over the cap
+                self._fail(path, reason)
             self._sync(refs)
         self.report.seconds = round(time.perf_counter() - started, 3)
         return self.report
