@@ -221,6 +221,14 @@ class ChunkingSettings(_Strict):
     strip_patterns: list[str] = Field(default_factory=list, description="extra regexes")
 
 
+class ParsingSettings(_Strict):
+    """Budget for parsing one document, in a worker process so a bomb costs only itself."""
+
+    isolate: bool = Field(True, description="parse in a worker process with the limits")
+    memory_mb: int = Field(1024, ge=64, description="address space one document may add")
+    timeout_s: float = Field(120.0, gt=0, description="wall-clock limit per document")
+
+
 class RetrievalSettings(_Strict):
     k: int = Field(5, ge=1, le=100)
     candidates: int = Field(40, ge=1, le=1000)
@@ -245,6 +253,7 @@ class Settings(BaseSettings):
     sources: list[SourceConfig] = Field(default_factory=list)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    parsing: ParsingSettings = Field(default_factory=ParsingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     log_level: str = "INFO"

@@ -16,8 +16,8 @@ from typing import Any
 
 from indexer.documents import DocumentRef, RawDocument
 from indexer.errors import ParseError, PolicyBotError, SourceError
-from indexer.parsing import parse_document
 from indexer.parsing.cleaning import TemplateCleaner
+from indexer.parsing.sandbox import parse_isolated
 from indexer.progress import Progress
 from indexer.rows import build_rows, effective_audience, keywords, sha
 from indexer.sources.base import Source
@@ -129,7 +129,7 @@ class SourceSync:
 
     def _pending(self, raw: RawDocument, old: tuple[str, str] | None, now: Any) -> _Pending:
         index = self.index
-        doc = parse_document(raw, self.cleaner)
+        doc = parse_isolated(raw, self.cleaner, index.settings.parsing)
         audience = effective_audience(self.source, doc.audience)
         chunks = index.chunker.chunk(doc)
         doc_hash = sha(raw.content)

@@ -93,3 +93,58 @@ def test_plain_front_matter_still_parses():
     text = "---\ntitle: Annual leave\ntags: [vacation, pto]\n---\n# Leave\n\n25 days.\n"
     doc = parse_document(_raw(text.encode(), "markdown", "leave.md"))
     assert doc.title == "Annual leave" and doc.metadata["tags"] == ["vacation", "pto"]
+
+
+# -- the per-document budget (worker process) ---------------------------------------------
+
+def _big_markdown(paragraphs: int) -> RawDocument:
+    body = "".join(f"## Section {i}\n\nParagraph {i} with *some* `inline` [links](x).\n\n"
+                   for i in range(paragraphs))
+    return _raw(("# Big\n\n" + body).encode(), "markdown", "big.md")
+
+
+def test_a_document_over_the_memory_budget_fails_alone_and_the_next_one_parses():
+    from indexer.config import ParsingSettings
+    from indexer.parsing.sandbox import close_workers, parse_isolated
+
+    tight = ParsingSettings(memory_mb=64, timeout_s=60)
+    try:
+        with pytest.raises(ParseError, match=r"memory budget; skipped \(parsing.memory_mb\)"):
+            parse_isolated(_big_markdown(150_000), None, tight)  # ~10 MB of markdown
+        doc = parse_isolated(_big_markdown(3), None, tight)  # the worker serves on
+        assert [s.headings[-1] for s in doc.sections] == ["Section 0", "Section 1",
+                                                          "Section 2"]
+    finally:
+        close_workers()
+
+
+def test_a_document_over_the_time_budget_is_cut_off_and_the_worker_replaced():
+    import time
+
+    from indexer.config import ParsingSettings
+    from indexer.parsing.sandbox import close_workers, parse_isolated, worker_for
+
+    quick = ParsingSettings(memory_mb=1024, timeout_s=0.5)
+    try:
+        parse_isolated(_big_markdown(1), None, quick)  # warm: imports are not the budget
+        first = worker_for(quick.memory_mb, quick.timeout_s)._proc
+        started = time.monotonic()
+        with pytest.raises(ParseError, match=r"longer than 0.5s; skipped \(parsing.timeout_s\)"):
+            parse_isolated(_big_markdown(150_000), None, quick)
+        assert time.monotonic() - started < 3
+        assert first is not None and first.poll() is not None  # killed, not left running
+        assert parse_isolated(_big_markdown(2), None, quick).title == "Big"
+    finally:
+        close_workers()
+
+
+def test_worker_results_match_in_process_parsing():
+    from indexer.config import ParsingSettings
+    from indexer.parsing.sandbox import close_workers, parse_isolated
+
+    raw = _raw((b"---\ntitle: Leave\ndate: 2024-01-02\naudience: [hr]\n---\n"
+                b"# Leave\n\n## Allowance\n\n25 days.\n"), "markdown", "leave.md")
+    try:
+        assert parse_isolated(raw, None, ParsingSettings()) == parse_document(raw)
+    finally:
+        close_workers()
