@@ -19,14 +19,17 @@ import io
 import logging
 import os
 import pickle
+import queue
 import select
 import struct
 import subprocess
 import sys
 import threading
 import time
+from collections import deque
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from indexer.documents import ParsedDocument, RawDocument
 from indexer.errors import ParseError
@@ -34,6 +37,9 @@ from indexer.parsing.cleaning import TemplateCleaner
 
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!Q")
+AHEAD = 4  # documents queued at the worker while the caller uses the last result
+K = TypeVar("K")
+Outcome = ParsedDocument | ParseError
 STARTUP_TIMEOUT_S = 120.0  # importing the parsers; not part of any document's budget
 _ALLOWED = {
     ("indexer.documents", "ParsedDocument"), ("indexer.documents", "Section"),
@@ -52,12 +58,41 @@ class _ResultUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+class _Feed:
+    """Writes framed requests to one worker's stdin, in order, on its own thread, so the
+    parent never blocks on a full pipe while the worker waits for its replies to be read."""
+
+    def __init__(self, stdin: Any) -> None:
+        self._stdin = stdin
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="parse-feed", daemon=True).start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                self._stdin.write(item)
+                self._stdin.flush()
+            except (OSError, ValueError):  # the worker was killed; its replies are moot
+                return
+
+    def put(self, request: bytes) -> None:
+        self._queue.put(_HEADER.pack(len(request)) + request)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+
 class ParseWorker:
-    """A child process that parses documents one at a time under fixed limits."""
+    """A child process that parses documents one at a time under fixed limits.
+
+    :meth:`parse_many` keeps a few documents queued at the worker, so it parses the next
+    one while the sync chunks and embeds the last: the isolation costs no idle hand-offs.
+    """
 
     def __init__(self, memory_mb: int, timeout_s: float) -> None:
         self.memory_mb, self.timeout_s = memory_mb, timeout_s
         self._proc: subprocess.Popen[bytes] | None = None
+        self._feed: _Feed | None = None
         self._lock = threading.Lock()
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -78,6 +113,13 @@ class ParseWorker:
                   self.memory_mb, self.timeout_s)
         return proc
 
+    def _ensure(self) -> tuple[subprocess.Popen[bytes], _Feed]:
+        if self._proc is None or self._proc.poll() is not None or self._feed is None:
+            self._kill()
+            self._proc = self._start()
+            self._feed = _Feed(self._proc.stdin)
+        return self._proc, self._feed
+
     def close(self) -> None:
         """Stop the worker (it exits by itself when its input closes)."""
         with self._lock:
@@ -85,45 +127,85 @@ class ParseWorker:
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
+        feed, self._feed = self._feed, None
+        if feed is not None:
+            feed.stop()
         if proc is None:
             return
+        proc.kill()
+        proc.wait()
         for stream in (proc.stdin, proc.stdout):
             try:
                 if stream:
                     stream.close()
             except OSError:
                 pass
-        proc.kill()
-        proc.wait()
 
     def parse(self, raw: RawDocument, cleaner: TemplateCleaner | None) -> ParsedDocument:
         """The parsed document, or ParseError (including 'over budget') for this one file."""
-        request = pickle.dumps((raw, cleaner), protocol=pickle.HIGHEST_PROTOCOL)
+        for _, _, outcome in self.parse_many([(None, raw)], cleaner):
+            if isinstance(outcome, ParseError):
+                raise outcome
+            assert outcome is not None
+            return outcome
+        raise AssertionError("unreachable")
+
+    def parse_many(self, items: Iterable[tuple[K, Any]], cleaner: TemplateCleaner | None,
+                   ahead: int = AHEAD) -> Iterator[tuple[K, Any, Outcome | None]]:
+        """For each ``(key, item)``: ``(key, item, parsed document or ParseError)`` when
+        the item is a RawDocument, else ``(key, item, None)`` at once. Up to ``ahead``
+        documents wait at the worker; each gets ``timeout_s`` from when it is awaited."""
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None:
-                self._proc = self._start()
-            proc = self._proc
+            inflight: deque[tuple[K, RawDocument, bytes]] = deque()
+            source, exhausted = iter(items), False
             try:
-                assert proc.stdin is not None and proc.stdout is not None
-                proc.stdin.write(_HEADER.pack(len(request)) + request)
-                proc.stdin.flush()
-                reply = self._receive(proc.stdout.fileno(), time.monotonic() + self.timeout_s)
-            except TimeoutError:
-                self._kill()
-                raise ParseError(f"parsing took longer than {self.timeout_s:g}s; skipped "
-                                 "(parsing.timeout_s)") from None
-            except (OSError, EOFError):
-                self._kill()
-                raise ParseError(f"the parser ran out of its {self.memory_mb} MiB memory "
-                                 "budget or crashed; skipped (parsing.memory_mb)") from None
+                while True:
+                    while not exhausted and len(inflight) < ahead:
+                        try:
+                            key, item = next(source)
+                        except StopIteration:
+                            exhausted = True
+                            break
+                        if not isinstance(item, RawDocument):
+                            yield key, item, None
+                            continue
+                        request = pickle.dumps((item, cleaner), protocol=pickle.HIGHEST_PROTOCOL)
+                        inflight.append((key, item, request))
+                        self._ensure()[1].put(request)
+                    if not inflight:
+                        return
+                    key, raw, _ = inflight.popleft()
+                    outcome = self._reply()
+                    if self._proc is None and inflight:  # killed: queue the rest again
+                        feed = self._ensure()[1]
+                        for _, _, request in inflight:
+                            feed.put(request)
+                    yield key, raw, outcome
+            finally:
+                if inflight:  # abandoned midway: replies still due would desync the pipe
+                    self._kill()
+
+    def _reply(self) -> Outcome:
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        try:
+            reply = self._receive(proc.stdout.fileno(), time.monotonic() + self.timeout_s)
+        except TimeoutError:
+            self._kill()
+            return ParseError(f"parsing took longer than {self.timeout_s:g}s; skipped "
+                              "(parsing.timeout_s)")
+        except (OSError, EOFError, ValueError):
+            self._kill()
+            return ParseError(f"the parser ran out of its {self.memory_mb} MiB memory "
+                              "budget or crashed; skipped (parsing.memory_mb)")
         try:
             status, value = _ResultUnpickler(io.BytesIO(reply)).load()
         except Exception as exc:
-            self.close()
-            raise ParseError(f"parse worker sent an unreadable result: {exc}") from exc
+            self._kill()
+            return ParseError(f"parse worker sent an unreadable result: {exc}")
         if status == "ok" and isinstance(value, ParsedDocument):
             return value
-        raise ParseError(str(value))
+        return ParseError(str(value))
 
     @staticmethod
     def _receive(fd: int, deadline: float) -> bytes:
@@ -166,6 +248,26 @@ def close_workers() -> None:
 
 
 atexit.register(close_workers)
+
+
+def parse_ahead(items: Iterable[tuple[K, Any]], cleaner: TemplateCleaner | None,
+                settings: Any) -> Iterator[tuple[K, Any, Outcome | None]]:
+    """:meth:`ParseWorker.parse_many` under the ``[parsing]`` budget; in-process (still
+    one outcome per document) when isolation is off."""
+    if settings.isolate:
+        yield from worker_for(settings.memory_mb, settings.timeout_s).parse_many(items, cleaner)
+        return
+    from indexer.parsing import parse_document
+
+    for key, item in items:
+        if not isinstance(item, RawDocument):
+            yield key, item, None
+            continue
+        try:
+            outcome: Outcome = parse_document(item, cleaner)
+        except ParseError as exc:
+            outcome = exc
+        yield key, item, outcome
 
 
 def parse_isolated(raw: RawDocument, cleaner: TemplateCleaner | None,

@@ -1,8 +1,10 @@
 """The parse worker's main loop (run as ``python -m indexer.parsing.worker MEMORY_MB``).
 
 Reads length-prefixed pickled ``(RawDocument, cleaner)`` requests from stdin, answers
-``("ok", ParsedDocument)`` or ``("error", reason)``. The address-space limit is set
-once the parsers are imported, so the budget is what one document may add.
+``("ok", ParsedDocument)`` or ``("error", reason)``. The address-space limit is the
+interpreter's size at start plus the budget; a format's parser library is imported when
+the first document of that format arrives (so a CLI sync of a few Markdown edits never
+pays for importing the PDF and DOCX stacks), inside the budget.
 """
 
 from __future__ import annotations
@@ -34,12 +36,7 @@ def _out_of_memory(exc: BaseException | None) -> bool:
 
 
 def main() -> None:
-    from importlib import import_module
-
-    from indexer.parsing import parse_document
-
-    for name in ("markdown", "text", "html", "pdf", "docx"):  # imported before the limit
-        import_module(f"indexer.parsing.{name}")
+    from indexer.parsing import parse_document  # format parsers load on first use
 
     budget = int(sys.argv[1]) * 1024 * 1024
     with open("/proc/self/statm") as statm:
