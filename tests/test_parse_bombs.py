@@ -148,3 +148,20 @@ def test_worker_results_match_in_process_parsing():
         assert parse_isolated(raw, None, ParsingSettings()) == parse_document(raw)
     finally:
         close_workers()
+
+
+def test_documents_queued_behind_a_bomb_are_still_parsed():
+    from indexer.config import ParsingSettings
+    from indexer.parsing.sandbox import close_workers, parse_ahead
+
+    tight = ParsingSettings(memory_mb=64, timeout_s=60)
+    items = [("a", _big_markdown(2)), ("bomb", _big_markdown(150_000)),
+             ("gone", None), ("b", _big_markdown(3)), ("c", _big_markdown(1))]
+    try:
+        out = {key: outcome for key, _, outcome in parse_ahead(items, None, tight)}
+    finally:
+        close_workers()
+    assert sorted(out) == ["a", "b", "bomb", "c", "gone"]  # one outcome each, none lost
+    assert isinstance(out["bomb"], ParseError) and "memory budget" in str(out["bomb"])
+    assert out["gone"] is None
+    assert [len(out[k].sections) for k in ("a", "b", "c")] == [2, 3, 1]
