@@ -90,7 +90,8 @@ class SourceSync:
             if old and not self.full and ref.version is not None and ref.version == old[0]:
                 self.report.unchanged += 1
             else:
-                changed.append((ref, old[0] if old else None))
+                # --full ignores versions: no conditional GET, so a 304 cannot keep stale rows
+                changed.append((ref, old[0] if old and not self.full else None))
         self._embed_and_write(self._prepare(changed, known))  # streams: batches as parsed
         listed = {r.path for r in refs}
         gone = sorted(f"{self.source.name}:{p}" for p in known if p not in listed)

@@ -239,3 +239,21 @@ def test_userinfo_is_stripped_from_every_listed_redirected_and_cited_url(site, m
     assert "HTTP 500" in str(err.value) and "pw-in-url" not in str(err.value)
     assert "authorization" not in site.last_headers("/broken.html")
     assert "pw-in-url" not in caplog.text
+
+
+def test_full_sync_refetches_web_pages_unconditionally_so_old_links_are_rewritten(
+        make_index, site) -> None:
+    site.pages["/policies/leave.html"] = Page(b"<h1>Leave</h1><p>25 days a year.</p>",
+                                              etag='"v1"')
+    source = {"name": "intranet", "type": "web", "respect_robots": False,
+              "allow_private_network": True, "urls": [f"{site.base}/policies/leave.html"]}
+    make_index([source]).sync()
+    assert "if-none-match" not in site.last_headers("/policies/leave.html")
+    # the citation link changes (as it does when user:pass@ is removed from a source)
+    index = make_index([{**source, "url": "https://wiki.example/{path}"}])
+    index.sync()
+    assert site.last_headers("/policies/leave.html")["if-none-match"] == '"v1"'  # a 304
+    index.sync(full=True)
+    assert "if-none-match" not in site.last_headers("/policies/leave.html")
+    urls = {r["url"] for r in index.store.table.search().limit(None).to_list()}
+    assert urls and all(u.startswith("https://wiki.example/policies/leave.html") for u in urls)
