@@ -31,6 +31,19 @@ DEFAULT_INCLUDE = ["**/*.md", "**/*.markdown", "**/*.txt", "**/*.html", "**/*.ht
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 AUDIENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$")
 URL_FIELDS = {"path", "version"}
+DEFAULT_MAX_FILE_BYTES = 25_000_000  # 25 MB: far above any policy, far below a RAM problem
+_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@")
+_USERINFO_ANYWHERE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def reject_userinfo(url: str) -> str:
+    """A ``user:pass@`` URL would put the secret in every citation link and log line."""
+    if _USERINFO.match(url):
+        raise ValueError("URLs must not carry credentials (user:password@); "
+                         "use the source's `auth` option with the secret in an "
+                         "environment variable instead")
+    return url
 
 
 class _Strict(BaseModel):
@@ -52,6 +65,8 @@ class SourceBase(_Strict):
     schedule: str | None = Field(None, description="cron ('0 * * * *') or interval ('30m')")
     include: list[str] = Field(default_factory=lambda: list(DEFAULT_INCLUDE))
     exclude: list[str] = Field(default_factory=list)
+    max_file_bytes: int = Field(DEFAULT_MAX_FILE_BYTES, ge=1,
+                                description="larger documents are skipped and reported")
 
     @field_validator("name")
     @classmethod
@@ -66,6 +81,7 @@ class SourceBase(_Strict):
     def _url(cls, v: str | None) -> str | None:
         if v is None:
             return v
+        reject_userinfo(v)
         fields = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
         if fields - URL_FIELDS:
             raise ValueError(f"unknown placeholder(s) {sorted(fields - URL_FIELDS)}; "
@@ -99,12 +115,55 @@ class GitSourceConfig(SourceBase):
     subdir: str = ""
 
 
+class BasicAuth(_Strict):
+    """HTTP Basic credentials; the password is read from ``password_env`` at sync time."""
+
+    type: Literal["basic"]
+    username: str = Field(min_length=1)
+    password_env: str
+
+    @field_validator("password_env")
+    @classmethod
+    def _env(cls, v: str) -> str:
+        return check_env_name(v)
+
+
+class BearerAuth(_Strict):
+    """A bearer token read from the environment variable ``token_env`` at sync time."""
+
+    type: Literal["bearer"]
+    token_env: str
+
+    @field_validator("token_env")
+    @classmethod
+    def _env(cls, v: str) -> str:
+        return check_env_name(v)
+
+
+def check_env_name(v: str) -> str:
+    """An environment variable *name*; a secret pasted here by mistake is not echoed."""
+    if not ENV_NAME_RE.match(v):
+        raise ValueError("must be the name of an environment variable (letters, digits, _)")
+    return v
+
+
+WebAuth = Annotated[BasicAuth | BearerAuth, Field(discriminator="type")]
+
+
 class WebSourceConfig(SourceBase):
     type: Literal["web"]
     urls: list[str] = Field(default_factory=list)
     sitemap: str | None = None
     concurrency: int = Field(4, ge=1, le=32)
-    timeout_s: float = Field(20.0, gt=0)
+    timeout_s: float = Field(20.0, gt=0, description="connect / per-read timeout")
+    fetch_deadline_s: float = Field(60.0, gt=0,
+                                    description="wall-clock limit for one page, redirects "
+                                                "and body included")
+    hosts: list[str] | None = Field(None, description="hosts fetched; default: the hosts "
+                                                      "of `urls` and `sitemap`")
+    allow_private_network: bool = Field(False, description="let the hosts resolve to "
+                                                           "loopback/private addresses")
+    auth: WebAuth | None = None
     respect_robots: bool = True
     user_agent: str = "PolicyBot/0.1 (+https://github.com/policybot/policybot)"
     include: list[str] = Field(default_factory=lambda: ["*"])
@@ -117,7 +176,28 @@ class WebSourceConfig(SourceBase):
         for url in seeds:
             if not re.match(r"^https?://[^/\s]+", url):
                 raise ValueError(f"{url!r} is not an http(s) URL")
+            reject_userinfo(url)
+        if self.hosts is not None:
+            self.hosts = [h.strip().lower().rstrip(".") for h in self.hosts]
+            if not all(self.hosts) or any(re.search(r"[/:@\s]", h) for h in self.hosts):
+                raise ValueError("`hosts` holds host names only (no scheme, port or path)")
+            missing = sorted({_hostname(u) for u in seeds} - set(self.hosts))
+            if missing:
+                raise ValueError(f"`hosts` must include the hosts of `urls` and `sitemap`; "
+                                 f"missing: {', '.join(missing)}")
         return self
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """Host names this source may fetch from (redirects and sitemap entries included)."""
+        seeds = [*self.urls, *([self.sitemap] if self.sitemap else [])]
+        return frozenset(self.hosts if self.hosts is not None else map(_hostname, seeds))
+
+
+def _hostname(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "").rstrip(".")
 
 
 SourceConfig = Annotated[
@@ -139,6 +219,14 @@ class ChunkingSettings(_Strict):
     overlap_tokens: int = Field(40, ge=0)
     strip_template_tags: bool = True
     strip_patterns: list[str] = Field(default_factory=list, description="extra regexes")
+
+
+class ParsingSettings(_Strict):
+    """Budget for parsing one document, in a worker process so a bomb costs only itself."""
+
+    isolate: bool = Field(True, description="parse in a worker process with the limits")
+    memory_mb: int = Field(1024, ge=64, description="address space one document may add")
+    timeout_s: float = Field(120.0, gt=0, description="wall-clock limit per document")
 
 
 class RetrievalSettings(_Strict):
@@ -165,6 +253,7 @@ class Settings(BaseSettings):
     sources: list[SourceConfig] = Field(default_factory=list)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    parsing: ParsingSettings = Field(default_factory=ParsingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     log_level: str = "INFO"
@@ -219,7 +308,11 @@ def _describe(err: dict[str, Any], root: type[BaseModel]) -> str:
     if err["type"] == "extra_forbidden":
         return f"{loc}: unknown key; allowed keys: {', '.join(_allowed_keys(err['loc'], root))}"
     got = err.get("input")
-    shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) else ""
+    if isinstance(got, str):  # never echo a credential back into a log or a terminal
+        got = _USERINFO_ANYWHERE.sub(r"\1***@", got)
+    secret = str(err["loc"][-1]).endswith("_env") if err["loc"] else False
+    shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) and not secret \
+        else ""
     return f"{loc}: {err['msg']}{shown}"
 
 
@@ -254,4 +347,4 @@ def load_settings(config_file: str | Path | None = None, settings_cls: type[Sett
         lines = [_describe(e, settings_cls) for e in exc.errors()]
         raise ConfigError(f"{source_name}: invalid configuration:\n  " + "\n  ".join(lines)
                           + "\nSee the README's Configuration section for allowed keys.") \
-            from exc
+            from None  # pydantic's own text repeats the input values, secrets included

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.documents import DocumentRef, RawDocument
+from indexer.documents import DocumentRef, ParsedDocument, RawDocument
 from indexer.errors import ParseError, PolicyBotError, SourceError
-from indexer.parsing import parse_document
 from indexer.parsing.cleaning import TemplateCleaner
+from indexer.parsing.sandbox import parse_ahead, parse_isolated
 from indexer.progress import Progress
 from indexer.rows import build_rows, effective_audience, keywords, sha
 from indexer.sources.base import Source
@@ -75,6 +75,8 @@ class SourceSync:
             log.error("source %s: listing failed, keeping its indexed documents: %s",
                       self.source.name, exc)
         else:
+            for path, reason in self.source.skipped:  # symlinks out, files over the cap
+                self._fail(path, reason)
             self._sync(refs)
         self.report.seconds = round(time.perf_counter() - started, 3)
         return self.report
@@ -88,7 +90,8 @@ class SourceSync:
             if old and not self.full and ref.version is not None and ref.version == old[0]:
                 self.report.unchanged += 1
             else:
-                changed.append((ref, old[0] if old else None))
+                # --full ignores versions: no conditional GET, so a 304 cannot keep stale rows
+                changed.append((ref, old[0] if old and not self.full else None))
         self._embed_and_write(self._prepare(changed, known))  # streams: batches as parsed
         listed = {r.path for r in refs}
         gone = sorted(f"{self.source.name}:{p}" for p in known if p not in listed)
@@ -112,7 +115,8 @@ class SourceSync:
                  known: dict[str, tuple[str, str]]) -> Iterator[_Pending]:
         self.progress.start_source(self.source.name, len(changed))
         now = utcnow()
-        for ref, result in self._read_all(changed):
+        parsing = self.index.settings.parsing  # the worker parses ahead while we embed
+        for ref, result, parsed in parse_ahead(self._read_all(changed), self.cleaner, parsing):
             if result is None:  # the source confirmed the stored version (HTTP 304)
                 self.report.unchanged += 1
                 continue
@@ -120,14 +124,17 @@ class SourceSync:
                 self._fail(ref.path, str(result))
                 continue
             try:
-                yield self._pending(result, known.get(ref.path), now)
+                yield self._pending(result, known.get(ref.path), now, parsed)
             except ParseError as exc:
                 self._fail(ref.path, str(exc))
             self.progress.advance_docs()
 
-    def _pending(self, raw: RawDocument, old: tuple[str, str] | None, now: Any) -> _Pending:
+    def _pending(self, raw: RawDocument, old: tuple[str, str] | None, now: Any,
+                 parsed: ParsedDocument | ParseError | None = None) -> _Pending:
         index = self.index
-        doc = parse_document(raw, self.cleaner)
+        if isinstance(parsed, ParseError):
+            raise parsed
+        doc = parsed or parse_isolated(raw, self.cleaner, index.settings.parsing)
         audience = effective_audience(self.source, doc.audience)
         chunks = index.chunker.chunk(doc)
         doc_hash = sha(raw.content)

@@ -148,7 +148,8 @@ def test_scheduled_and_manual_syncs_never_overlap_and_missed_runs_coalesce(
     base, stats = slow_site
     caplog.set_level(logging.INFO, logger="indexer.scheduler")
     index = make_index([{"name": "intranet", "type": "web", "urls": [f"{base}/remote.html"],
-                         "respect_robots": False, "schedule": "1s"}])
+                         "respect_robots": False, "schedule": "1s",
+                         "allow_private_network": True}])
     began = time.monotonic()
     scheduler = start(index)
     time.sleep(1.2)  # the first scheduled run is under way now

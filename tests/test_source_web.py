@@ -135,6 +135,7 @@ def make() -> Iterator[Callable[..., WebSource]]:
     sources: list[WebSource] = []
 
     def build(**kw: object) -> WebSource:
+        kw.setdefault("allow_private_network", True)  # the test site is on 127.0.0.1
         source = WebSource(WebSourceConfig(name="intranet", type="web", **kw))
         sources.append(source)
         return source

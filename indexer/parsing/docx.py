@@ -21,12 +21,14 @@ from indexer.documents import ParsedDocument, RawDocument
 from indexer.errors import ParseError
 from indexer.parsing.outline import Outline, collapse, same_text, wrap_errors
 from indexer.parsing.util import stem_title, table_row
+from indexer.parsing.zipcheck import check_zip
 
 _HEADING = re.compile(r"^heading\s*([1-9])$", re.I)
 TITLE_LEVEL = 0
 
 
 def _open(content: bytes) -> Document:
+    check_zip(content, "DOCX")  # before python-docx inflates anything
     try:
         return docx.Document(BytesIO(content))
     except Exception as exc:

@@ -24,13 +24,25 @@ _MD = MarkdownIt("commonmark").enable("table")
 _TAGS = re.compile(r"<[^>]+>")
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load without anchors and aliases: 359 bytes of nested ``*a`` references
+    expand to tens of millions of characters, and policy front matter never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.YAMLError("anchors and aliases (&name, *name) are not allowed "
+                                 "in front matter")
+        return super().compose_node(parent, index)
+
+
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     """Front matter as a dict and the body with the front matter blanked (lines kept)."""
     match = _FRONT.match(text)
     if not match:
         return {}, text
     try:
-        meta = yaml.safe_load(match.group(1) or "") or {}
+        meta = yaml.load(match.group(1) or "", Loader=_NoAliasLoader) or {}  # noqa: S506
     except yaml.YAMLError as exc:
         raise ParseError(f"front matter is not valid YAML: {exc}".splitlines()[0]) from exc
     if not isinstance(meta, dict):
@@ -65,11 +77,19 @@ def audience_of(meta: dict[str, Any]) -> list[str] | None:
     return [str(v) for v in value if str(v).strip()]
 
 
+def _title(meta: dict[str, Any]) -> str:
+    """The front-matter title, which must be a single value (a list or mapping is refused)."""
+    value = meta.get("title")
+    if isinstance(value, dict | list | set | tuple):
+        raise ParseError("front matter 'title' must be a single line of text")
+    return str(value or "").strip()
+
+
 def parse(raw: RawDocument, cleaner: TemplateCleaner | None = None) -> ParsedDocument:
     meta, body = split_front_matter(decode_text(raw))
     body = (cleaner or TemplateCleaner()).clean(body)
     tokens = _MD.parse(body)
-    title = str(meta.get("title") or "").strip()
+    title = _title(meta)
     if not title:
         h1 = next((tokens[i + 1] for i, t in enumerate(tokens)
                    if t.type == "heading_open" and t.tag == "h1"), None)

@@ -29,6 +29,12 @@ def media_type_for(path: str) -> str | None:
     return MEDIA_TYPES.get(PurePosixPath(path).suffix.lower())
 
 
+def too_large(size: int, limit: int) -> str:
+    """The skip reason for a document over a source's ``max_file_bytes``."""
+    return (f"file is {size:,} bytes, over the source's max_file_bytes of {limit:,}; "
+            "skipped (raise max_file_bytes to index it)")
+
+
 def matches(path: str, include: list[str], exclude: list[str]) -> bool:
     """Glob filter on a source-relative POSIX path; ``**/`` also matches the top level."""
 
@@ -51,6 +57,9 @@ class Source(ABC):
     name: str
     audience: list[str]
     url_template: str | None
+    # (path, reason) for documents the last ``list`` left out on purpose (a symlink out
+    # of the source, a file over the size cap); the sync reports them as failures.
+    skipped: list[tuple[str, str]] = []
 
     @abstractmethod
     def list(self) -> Iterable[DocumentRef]:

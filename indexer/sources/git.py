@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import posixpath
 import re
 import subprocess
 from collections.abc import Iterator
@@ -17,10 +18,12 @@ from pathlib import Path
 from indexer.config import GitSourceConfig
 from indexer.documents import DocumentRef, RawDocument
 from indexer.errors import SourceError
-from indexer.sources.base import Source, matches, media_type_for
+from indexer.sources.base import Source, matches, media_type_for, too_large
 
 log = logging.getLogger(__name__)
 _SCP_LIKE = re.compile(r"^[\w.-]+@([\w.-]+):(.+?)(?:\.git)?/?$")
+LINK_HOPS = 8  # a chain of symlinks longer than this is treated as a loop
+OUTSIDE = "symbolic link to a location outside the source; not followed"
 _SSH_URL = re.compile(r"^(?:ssh|git|git\+ssh)://(?:[^/@]+@)?([\w.-]+)(?::\d+)?/(.+?)(?:\.git)?/?$")
 
 
@@ -43,6 +46,9 @@ class GitSource(Source):
         self.repo, self.branch = config.repo, config.branch
         self.subdir = config.subdir.strip("/")
         self.include, self.exclude = config.include, config.exclude
+        self.max_bytes = config.max_file_bytes
+        self.skipped: list[tuple[str, str]] = []
+        self._blob_of: dict[str, str] = {}  # rel path → tree path whose blob is read
         self.checkout = cache_dir / hashlib.sha256(self.repo.encode()).hexdigest()[:12]
         view = web_view(self.repo)
         self.url_template = config.url or (f"{view}/blob/{self.branch}/"
@@ -78,14 +84,57 @@ class GitSource(Source):
         self._update()
         ref = f"refs/heads/{self.branch}"
         spec = [self.subdir] if self.subdir else []
-        files = self._git("ls-tree", "-r", "--name-only", "-z", ref, "--", *spec).split("\0")
-        wanted = {}
-        for full in filter(None, files):
+        tree = self._tree(ref, spec)
+        wanted: dict[str, str] = {}  # rel → tree path of the blob it reads
+        self.skipped = []
+        for full, (mode, size) in tree.items():
             rel = full[len(self.subdir) + 1:] if self.subdir else full
-            if media_type_for(rel) and matches(rel, self.include, self.exclude):
-                wanted[full] = rel
-        for full, commit in self._last_commits(ref, spec, set(wanted)).items():
-            yield DocumentRef(wanted[full], commit)
+            if not (media_type_for(rel) and matches(rel, self.include, self.exclude)):
+                continue
+            if mode == "160000":
+                continue  # a submodule: its files are another repository's
+            target = self._resolve(ref, full, tree) if mode == "120000" else full
+            if target is None:
+                self.skipped.append((rel, OUTSIDE))
+                continue
+            size = tree[target][1]
+            if size > self.max_bytes:
+                self.skipped.append((rel, too_large(size, self.max_bytes)))
+                continue
+            wanted[rel] = target
+        self._blob_of = wanted
+        commits = self._last_commits(ref, spec, set(wanted.values()))
+        for rel, target in wanted.items():
+            if target in commits:
+                yield DocumentRef(rel, commits[target])
+
+    def _tree(self, ref: str, spec: list[str]) -> dict[str, tuple[str, int]]:
+        """Every entry under the subdir: tree path → (mode, size; -1 for a submodule)."""
+        out = self._git("ls-tree", "-r", "-l", "-z", ref, "--", *spec)
+        tree = {}
+        for entry in filter(None, out.split("\0")):
+            meta, _, full = entry.partition("\t")
+            mode, _kind, _oid, size = meta.split(maxsplit=3)
+            tree[full] = (mode, int(size) if size.strip().isdigit() else -1)
+        return tree
+
+    def _resolve(self, ref: str, full: str, tree: dict[str, tuple[str, int]]) -> str | None:
+        """The regular file a committed symlink ends at, or None when it leaves the source.
+
+        Same rule as the directory source: a link is followed only while it stays inside
+        the configured subdir (the repository, without one) and ends at a file in it."""
+        prefix = f"{self.subdir}/" if self.subdir else ""
+        for _ in range(LINK_HOPS):
+            target = self._git("cat-file", "blob", f"{ref}:{full}").rstrip("\n")
+            if target.startswith("/"):
+                return None
+            full = posixpath.normpath(posixpath.join(posixpath.dirname(full), target))
+            if full.startswith("../") or full == ".." or not full.startswith(prefix):
+                return None
+            mode = tree.get(full, ("", 0))[0]
+            if mode != "120000":
+                return full if mode.startswith("100") else None
+        return None
 
     def _last_commits(self, ref: str, spec: list[str], wanted: set[str]) -> dict[str, str]:
         """Last commit touching each wanted file, in one walk of the history."""
@@ -102,13 +151,16 @@ class GitSource(Source):
         return found
 
     def read(self, ref: DocumentRef, previous_version: str | None = None) -> RawDocument:
-        full = f"{self.subdir}/{ref.path}" if self.subdir else ref.path
+        full = self._blob_of.get(ref.path) or (f"{self.subdir}/{ref.path}" if self.subdir
+                                                 else ref.path)
         try:
             content = subprocess.run(["git", "show", f"refs/heads/{self.branch}:{full}"],
                                      cwd=self.checkout, check=True, capture_output=True,
                                      timeout=120).stdout
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             raise SourceError(f"cannot read {full} at {self.branch}") from exc
+        if len(content) > self.max_bytes:
+            raise SourceError(f"{ref.path}: {too_large(len(content), self.max_bytes)}")
         return RawDocument(ref.path, ref.version or "", content,
                            media_type_for(ref.path) or "text")
 

@@ -2,18 +2,21 @@
 
 Politeness is robots.txt plus a hard cap of ``concurrency`` requests in flight per
 source. Reads are conditional GETs, so an unchanged page costs a 304 and no re-parse.
+Safety: only the configured ``hosts`` are fetched (sitemap entries and redirects
+elsewhere are skipped or refused), never a loopback/private address unless the source
+allows it, each fetch within ``fetch_deadline_s``; credentials come from ``auth`` and
+the environment, never from a URL, and no stored or logged URL carries ``user:pass@``.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
-import threading
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import urldefrag, urlsplit
-
-import httpx
 
 from indexer.config import WebSourceConfig
 from indexer.documents import DocumentRef, RawDocument
@@ -26,7 +29,7 @@ from indexer.sources.web_discovery import (
     origin,
     sitemap_locs,
 )
-from indexer.sources.web_http import Fetched, fetch, media_type
+from indexer.sources.web_http import Fetched, Fetcher, media_type, strip_userinfo
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +48,35 @@ class WebSource(Source):
         self.root = origin(seeds[0])
         self._schemes = {host_of(u): urlsplit(u).scheme for u in seeds}
         self.urls: dict[str, str] = {}  # source-relative path → absolute URL
-        self._slots = threading.BoundedSemaphore(config.concurrency)
-        self._client = httpx.Client(timeout=config.timeout_s, follow_redirects=True,
-                                    headers={"User-Agent": config.user_agent})
+        self._fetcher = Fetcher(hosts=config.allowed_hosts,
+                                allow_private=config.allow_private_network,
+                                user_agent=config.user_agent, timeout_s=config.timeout_s,
+                                deadline_s=config.fetch_deadline_s,
+                                max_bytes=config.max_file_bytes,
+                                concurrency=config.concurrency,
+                                auth_origins=frozenset(origin(u) for u in seeds))
         self._robots = RobotsRules(self._robots_txt, config.user_agent)
 
     def close(self) -> None:
         """Release the HTTP connections."""
-        self._client.close()
+        self._fetcher.close()
+
+    def _authorization(self) -> str | None:
+        """The Authorization header from ``auth``; its secret is read from the environment
+        at each listing, so a rotated token needs no restart. A missing variable fails
+        the source, naming the variable (never a value)."""
+        auth = self.config.auth
+        if auth is None:
+            return None
+        var = auth.password_env if auth.type == "basic" else auth.token_env
+        secret = os.environ.get(var)
+        if not secret:
+            raise SourceError(f"source {self.name!r}: auth needs the environment variable "
+                              f"{var}, which is not set")
+        if auth.type == "bearer":
+            return f"Bearer {secret}"
+        pair = f"{auth.username}:{secret}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
 
     def __enter__(self) -> WebSource:
         return self
@@ -63,7 +87,7 @@ class WebSource(Source):
     # -- HTTP -------------------------------------------------------------------------
 
     def _fetch(self, url: str, headers: dict[str, str] | None = None) -> Fetched:
-        return fetch(self._client, self._slots, url, headers)
+        return self._fetcher.get(url, headers)
 
     def _robots_txt(self, url: str) -> tuple[int, str]:
         resp = self._fetch(url)
@@ -85,15 +109,16 @@ class WebSource(Source):
 
         Versions stay None: sitemap lastmod is too often wrong to skip a fetch on.
         """
+        self._fetcher.auth = self._authorization()
         self._robots.clear()
         candidates = list(self.config.urls)
         if self.config.sitemap:
-            candidates += sitemap_locs(self._sitemap, self.config.sitemap)
+            candidates += sitemap_locs(self._sitemap, self.config.sitemap,
+                                       allowed=self._listable)
         found: dict[str, str] = {}
         for raw in candidates:
-            url = urldefrag(raw.strip())[0]
-            if urlsplit(url).scheme not in ("http", "https"):
-                log.warning("%s: skipping %s: not an http(s) URL", self.name, url)
+            url = strip_userinfo(urldefrag(raw.strip())[0])
+            if not self._listable(url):
                 continue
             path = doc_path(url, self.root)
             if path in found:
@@ -109,6 +134,13 @@ class WebSource(Source):
             found[path] = url
         self.urls = found
         return [DocumentRef(path) for path in found]
+
+    def _listable(self, url: str) -> bool:
+        """False (with a warning) for a sitemap entry this source may not fetch."""
+        reason = self._fetcher.refusal(url)
+        if reason:
+            log.warning("%s: skipping %s: %s", self.name, strip_userinfo(url), reason)
+        return reason is None
 
     def default_url(self, path: str, version: str) -> str:
         """The page itself, so citations link to it when no url template is set."""

@@ -116,11 +116,14 @@ def _locs(root: ET.Element, entry: str) -> list[str]:
 
 def sitemap_locs(fetch: Callable[[str], bytes], url: str,
                  max_depth: int = SITEMAP_MAX_DEPTH,
-                 max_files: int = SITEMAP_MAX_FILES) -> list[str]:
+                 max_files: int = SITEMAP_MAX_FILES,
+                 allowed: Callable[[str], bool] = lambda _url: True) -> list[str]:
     """Every page <loc> under a sitemap, following sitemap index files.
 
     Any failure raises SourceError rather than returning a partial list, because a
-    short listing would make the sync delete the pages it missed.
+    short listing would make the sync delete the pages it missed. A nested sitemap
+    that ``allowed`` refuses (another host) is skipped, not fetched; page entries are
+    returned as found, for the caller to filter.
     """
     pages: list[str] = []
     queue = deque([(url, 0)])
@@ -138,7 +141,7 @@ def sitemap_locs(fetch: Callable[[str], bytes], url: str,
         elif kind == "sitemapindex":
             for loc in _locs(root, "sitemap"):
                 child = urljoin(current, loc)
-                if child in seen:
+                if child in seen or not allowed(child):
                     continue
                 if depth + 1 > max_depth:
                     raise SourceError(f"sitemap {child}: sitemap indexes nest deeper than "
