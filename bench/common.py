@@ -152,13 +152,15 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def vector_top(table_: Any, vec: Any, n: int, brute: bool = False, **tuning: int) -> list[str]:
+def vector_top(table_: Any, vec: Any, n: int, configured: dict[str, list[str]],
+               brute: bool = False, **tuning: int) -> list[str]:
     """Chunk ids from the Retriever's own vector query, given a precomputed vector, so a
-    timing of it holds no embedding; ``tuning`` (nprobes, refine_factor) is applied as is."""
+    timing of it holds no embedding; ``tuning`` (nprobes, refine_factor) is applied as is;
+    ``configured`` is the retriever's source → audience map."""
     from indexer.retrieval import COLUMNS, build_filter
 
     q = (table_.search(vec, vector_column_name="vector").distance_type("cosine")
-         .where(build_filter(None, None), prefilter=True).limit(n)
+         .where(build_filter(None, None, configured), prefilter=True).limit(n)
          .select([*COLUMNS, "_distance"]))
     for name, value in tuning.items():
         q = getattr(q, name)(value)

@@ -39,7 +39,7 @@ from common import (
 from lancedb.index import BTree, IvfHnswSq, IvfSq
 from questions import QUESTIONS
 
-from indexer.retrieval import Passage, Retriever, build_filter
+from indexer.retrieval import Passage, Retriever, build_filter, configured_audiences
 from indexer.store import in_list
 
 ROUNDS = 4  # 50 questions × 4 = 200 timed queries per measure
@@ -54,9 +54,10 @@ def shipped(retriever: Retriever, vectors: dict[str, np.ndarray]) -> Callable[[s
     """``q → Retriever._vector(q)`` on precomputed vectors: the retriever's own vector query,
     with whatever tuning it ships, timed without the embedding."""
     precomputed: Any = SimpleNamespace(embed_query=vectors.__getitem__)
-    bare = Retriever(retriever.store, precomputed, retriever.settings)
+    bare = Retriever(retriever.store, precomputed, retriever.settings, retriever.configured)
     n = max(retriever.settings.candidates, retriever.settings.k * 4)
-    return lambda q: bare._vector(q, build_filter(None, None), n)
+    where = build_filter(None, None, retriever.configured)
+    return lambda q: bare._vector(q, where, n)
 
 
 def context_proposed(retriever: Retriever, passages: list[Passage]) -> list[dict[str, Any]]:
@@ -73,10 +74,11 @@ def profile(retriever: Retriever, queries: list[str],
             vectors: dict[str, np.ndarray]) -> dict[str, Any]:
     """Latency of each phase alone and of the whole ``search``, over the same queries; the
     phases take turns query by query, so a load spike from another process hits all alike."""
-    where = build_filter(None, None)
+    where = build_filter(None, None, retriever.configured)
     n = max(retriever.settings.candidates, retriever.settings.k * 4)
     bare = Retriever(retriever.store, retriever.embedder,
-                     retriever.settings.model_copy(update={"neighbours": False}))
+                     retriever.settings.model_copy(update={"neighbours": False}),
+                     retriever.configured)
     picked = {q: bare.search(q) for q in set(queries)}
     phases: list[Callable[[str], Any]] = [
         retriever.embedder.embed_query, shipped(retriever, vectors),
@@ -115,9 +117,11 @@ def recall(retriever: Retriever, vectors: dict[str, np.ndarray], queries: list[s
     """Against brute force: overlap of the top-10, share of the true top-10 among the 40
     candidates RRF sees, and agreement of the final hybrid top-5 with the flat table's."""
     table_, out = retriever.store.table, {}
-    exact = {q: set(vector_top(table_, v, 10, brute=True)) for q, v in vectors.items()}
+    configured = retriever.configured
+    exact = {q: set(vector_top(table_, v, 10, configured, brute=True))
+             for q, v in vectors.items()}
     as_shipped = shipped(retriever, vectors)
-    for name, fn in zip(QUERIES, (lambda q: vector_top(table_, vectors[q], 40),
+    for name, fn in zip(QUERIES, (lambda q: vector_top(table_, vectors[q], 40, configured),
                                   lambda q: [p.chunk_id for p in as_shipped(q)]), strict=True):
         got = {q: fn(q) for q in vectors}
         out[name] = {
@@ -155,7 +159,8 @@ def main() -> None:
         with timer() as t:
             store.maintain(vector_index_min_rows=10**9)  # FTS index + compaction only
         build["maintain: FTS + optimize"] = t[0]
-        big = Retriever(store, index.embedder, index.settings.retrieval)
+        big = Retriever(store, index.embedder, index.settings.retrieval,
+                        configured_audiences(index.settings.sources))
         for q in QUESTIONS[:10]:
             big.search(q)
         r["100k flat"] = profile(big, queries, vectors)

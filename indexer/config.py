@@ -241,6 +241,9 @@ class IndexSettings(_Strict):
     table: str = "chunks"
     vector_index_min_rows: int = Field(50_000, ge=256)
     lock_timeout_s: float = Field(600.0, ge=0)
+    read_consistency_s: float = Field(
+        0.0, ge=0, description="how stale a search may be: 0 = each search sees the latest "
+        "commit of any process (the scheduler's deletions included)")
 
 
 class Settings(BaseSettings):

@@ -31,6 +31,10 @@ class RawDocument:
     content: bytes
     media_type: str  # "markdown", "text", "html", "pdf", "docx"
     url: str | None = None  # the document's own address, when the source has one
+    # True when ``version`` is only a digest of ``content`` (a web page with no ETag or
+    # Last-Modified): the sync then versions the document by its parsed content instead,
+    # so markup that changes on every fetch (a CSRF nonce) is not a new version.
+    version_from_bytes: bool = False
 
 
 @dataclass

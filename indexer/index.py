@@ -18,7 +18,8 @@ from indexer.config import Settings
 from indexer.embedding import Embedder
 from indexer.lock import index_lock
 from indexer.progress import Progress
-from indexer.retrieval import Retriever
+from indexer.retrieval import Retriever, configured_audiences
+from indexer.rows import row_shape
 from indexer.sources import Source, build_source
 from indexer.state import StateDB, utcnow
 from indexer.store import ChunkStore
@@ -68,8 +69,9 @@ class PolicyIndex:
 
     @property
     def store(self) -> ChunkStore:
-        return self._once("store", lambda: ChunkStore(self.settings.lance_uri,
-                                                      self.settings.index.table))
+        return self._once("store", lambda: ChunkStore(
+            self.settings.lance_uri, self.settings.index.table,
+            self.settings.index.read_consistency_s))
 
     @property
     def embedder(self) -> Embedder:
@@ -100,18 +102,18 @@ class PolicyIndex:
             for config in configs:
                 began = utcnow()
                 source = build_source(config, self.settings.home / "cache")
+                shape = row_shape(config, self.settings.chunking, self.embedder.model_id)
                 try:
-                    report = SourceSync(self, source, full, progress).run()
+                    report = SourceSync(self, source, full, progress, shape).run()
                 finally:
                     getattr(source, "close", lambda: None)()
                     progress.close()
-                self.state.record_run(run_record(report, trigger, began), report.failures)
-                log.info("sync %s: %s added=%d updated=%d unchanged=%d deleted=%d failed=%d "
-                         "embedded=%d in %.1fs", report.source, report.status, report.added,
-                         report.updated, report.unchanged, report.deleted, report.failed,
-                         report.chunks_embedded, report.seconds)
+                self._record(report, trigger, began)
                 reports.append(report)
-            if self.store.exists and any(r.added or r.updated or r.deleted for r in reports):
+            reports += [self._prune(name, trigger) for name in sorted(
+                self.store.sources() - {s.name for s in self.settings.sources})]
+            if self.store.exists and any(r.added or r.updated or r.deleted or r.reshaped
+                                             for r in reports):
                 self.store.maintain(self.settings.index.vector_index_min_rows)
         result = SyncResult(reports, time.perf_counter() - started)
         for listener in list(self.on_synced):
@@ -121,7 +123,29 @@ class PolicyIndex:
                 log.exception("sync listener %r failed", listener)
         return result
 
+    def _record(self, report: SourceReport, trigger: str, began: Any) -> None:
+        self.state.record_run(run_record(report, trigger, began), report.failures)
+        log.info("sync %s: %s added=%d updated=%d unchanged=%d deleted=%d failed=%d "
+                 "embedded=%d in %.1fs", report.source, report.status, report.added,
+                 report.updated, report.unchanged, report.deleted, report.failed,
+                 report.chunks_embedded, report.seconds)
+
+    def _prune(self, name: str, trigger: str) -> SourceReport:
+        """Remove every row of a source that is no longer configured. Retrieval already
+        ignores it; pruning makes the index hold only what the configuration names."""
+        began, started = utcnow(), time.perf_counter()
+        docs = sorted(f"{name}:{p}" for p in self.store.documents(name))
+        self.store.delete_source(name)
+        report = SourceReport(name, deleted=len(docs),
+                              changes=dict.fromkeys(docs, "deleted"))
+        report.seconds = round(time.perf_counter() - started, 3)
+        log.warning("source %s is no longer configured: removed its %d document(s) from the "
+                    "index", name, len(docs))
+        self._record(report, trigger, began)
+        return report
+
     def retriever(self) -> Retriever:
         """A retriever over the current index; IndexMissingError before the first sync."""
         self.store.table  # noqa: B018 - fail early with "run policybot sync"
-        return Retriever(self.store, self.embedder, self.settings.retrieval)
+        return Retriever(self.store, self.embedder, self.settings.retrieval,
+                         configured_audiences(self.settings.sources))

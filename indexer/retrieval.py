@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,34 +54,51 @@ class Passage:
                 "score": round(self.score, 6)}
 
 
-def build_filter(sources: list[str] | None, audiences: list[str] | None) -> str:
-    """SQL filter: the caller's sources, and public passages plus their audiences only."""
+def configured_audiences(sources: Iterable[Any]) -> dict[str, list[str]]:
+    """source name → its configured audience (empty: public), from ``[[sources]]``."""
+    return {s.name: list(s.audience) for s in sources}
+
+
+def build_filter(sources: list[str] | None, audiences: list[str] | None,
+                 configured: Mapping[str, Sequence[str]]) -> str:
+    """SQL filter: public passages plus the caller's audiences, from the sources that are
+    configured *now*, allowed to the caller, and whose configured audience admits them.
+
+    The last two are a backstop to the rows' own ``audience``: a source removed from the
+    config, or restricted since its rows were written, can never answer, even before the
+    next sync re-derives or prunes its rows."""
     for a in audiences or []:
         if not AUDIENCE_RE.match(a):
             raise ValueError(f"invalid audience name {a!r}")
+    caller = set(audiences or [])
     visible = "array_length(audience) = 0"
-    if audiences:
-        names = ", ".join(quote(a) for a in sorted(set(audiences)))
+    if caller:
+        names = ", ".join(quote(a) for a in sorted(caller))
         visible = f"({visible} OR array_has_any(audience, make_array({names})))"
-    if sources is None:
-        return visible
-    if not sources:  # an empty allow-list allows nothing, never everything
+    wanted = None if sources is None else set(sources)  # an empty allow-list allows nothing
+    allowed = sorted(name for name, audience in configured.items()
+                     if (wanted is None or name in wanted)
+                     and (not audience or caller & set(audience)))
+    if not allowed:
         return f"{visible} AND false"
-    return f"{visible} AND {in_list('source', sources)}"
+    return f"{visible} AND {in_list('source', allowed)}"
 
 
 class Retriever:
     """``search`` is the whole interface; modes exist for benchmarks and diagnosis."""
 
-    def __init__(self, store: ChunkStore, embedder: Embedder, settings: RetrievalSettings):
+    def __init__(self, store: ChunkStore, embedder: Embedder, settings: RetrievalSettings,
+                 configured: Mapping[str, Sequence[str]]) -> None:
+        """``configured``: source name → configured audience; only these sources answer."""
         self.store, self.embedder, self.settings = store, embedder, settings
+        self.configured = dict(configured)
 
     def search(self, query: str, k: int | None = None, sources: list[str] | None = None,
                audiences: list[str] | None = None, mode: str = "hybrid") -> list[Passage]:
         """Top ``k`` passages for ``query`` visible to ``audiences``, ``mode`` one of
         hybrid, vector, bm25."""
         k = k or self.settings.k
-        where = build_filter(sources, audiences)
+        where = build_filter(sources, audiences, self.configured)
         n = max(self.settings.candidates, k * 4)
         lists = []
         if mode in ("hybrid", "vector"):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
-from indexer.config import check_audience
-from indexer.documents import Chunk
+from indexer.config import ChunkingSettings, check_audience
+from indexer.documents import Chunk, ParsedDocument
 from indexer.errors import ParseError
 from indexer.sources.base import Source
 
@@ -15,6 +16,61 @@ from indexer.sources.base import Source
 def sha(text: str | bytes, size: int = 32) -> str:
     data = text.encode("utf-8") if isinstance(text, str) else text
     return hashlib.sha256(data).hexdigest()[:size]
+
+
+# Bump when the code that turns a parsed document into rows changes what rows hold, so
+# every document is re-derived (not re-embedded) at the next sync.
+ROW_FORMAT = 1
+# Source keys that only decide *which* documents are fetched or *how* politely, never what
+# a row of a given document holds. Every other key (audience, url, path, repo, branch,
+# subdir, and any key added later) is part of the shape: fail closed, re-derive.
+NOT_SHAPING = frozenset({"schedule", "include", "exclude", "urls", "sitemap", "concurrency",
+                         "timeout_s", "respect_robots", "user_agent"})
+
+
+def row_shape(source_config: Any, chunking: ChunkingSettings, model_id: str) -> str:
+    """A fingerprint of everything besides the document itself that shapes its rows.
+
+    Stored with every row (see :func:`doc_hash`); a document whose rows carry another
+    shape is read and re-derived at the next sync, so a changed ``audience`` or ``url``
+    applies without ``--full``. Vectors are reused by content hash, so nothing is
+    re-embedded unless the model or the chunking changed the text."""
+    config = {k: v for k, v in source_config.model_dump(mode="json").items()
+              if k not in NOT_SHAPING}
+    config["audience"] = sorted(set(config.get("audience") or []))
+    data = {"format": ROW_FORMAT, "source": config, "model": model_id,
+            "chunking": chunking.model_dump(mode="json")}
+    return sha(json.dumps(data, sort_keys=True, default=str), 16)
+
+
+def content_fingerprint(doc: ParsedDocument, extra_terms: str) -> str:
+    """A hash of what a parsed document says: title, declared audience, searchable terms,
+    heading paths, anchors and text. Not its bytes: a page whose HTML carries a fresh
+    CSRF nonce or timestamp on every fetch is the same document (no "changed" alert)."""
+    parts: list[Any] = [doc.title, sorted(doc.audience) if doc.audience is not None else None,
+                        extra_terms]
+    parts += [[s.headings, s.anchor, [b.text for b in s.blocks]] for s in doc.sections]
+    return sha(json.dumps(parts, ensure_ascii=False))
+
+
+def doc_hash(content: str, shape: str) -> str:
+    """The ``doc_hash`` column: ``CONTENT.SHAPE``. Kept in the rows themselves, so the
+    shape a document was indexed under is committed atomically with its rows."""
+    return f"{content}.{shape}"
+
+
+def split_doc_hash(stored: str) -> tuple[str, str]:
+    """(content, shape) of a stored ``doc_hash``; rows written before shapes were stored
+    hold a hash of the raw bytes and no shape, so they count as re-derivable."""
+    content, _, shape = stored.partition(".")
+    return content, shape
+
+
+def at_least_as_restrictive(old: list[str], new: list[str]) -> bool:
+    """True when rows visible to ``old`` are visible to nobody outside ``new``."""
+    if not new:
+        return True
+    return bool(old) and set(old) <= set(new)
 
 
 def content_hash(model_id: str, embed_text: str) -> str:

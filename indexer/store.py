@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import lancedb
@@ -44,12 +46,28 @@ def chunk_schema(dimension: int) -> pa.Schema:
     ])
 
 
-class ChunkStore:
-    """One LanceDB table of chunks."""
+@dataclass(frozen=True)
+class IndexedDoc:
+    """What the table holds for one document: enough to decide whether to re-read it."""
 
-    def __init__(self, uri: str, table: str = "chunks") -> None:
+    version: str
+    doc_hash: str  # CONTENT.SHAPE, see indexer.rows.doc_hash
+    audience: tuple[str, ...]
+
+
+class ChunkStore:
+    """One LanceDB table of chunks.
+
+    ``read_consistency_s`` is how stale a read may be: with 0 every read first checks for
+    a newer table version, so rows another process (the scheduler, a CLI sync) deleted
+    are gone from the very next search; without it a handle keeps the version it opened.
+    """
+
+    def __init__(self, uri: str, table: str = "chunks",
+                 read_consistency_s: float | None = 0.0) -> None:
         self.uri, self.table_name = uri, table
-        self.db = lancedb.connect(uri)
+        interval = None if read_consistency_s is None else timedelta(seconds=read_consistency_s)
+        self.db = lancedb.connect(uri, read_consistency_interval=interval)
         self._table: Any = None
 
     @property
@@ -80,15 +98,34 @@ class ChunkStore:
             self._table.checkout_latest()
 
     # -- reads used by the sync ---------------------------------------------------------
-    def documents(self, source: str) -> dict[str, tuple[str, str]]:
-        """path → (doc_version, doc_hash) of every document indexed for ``source``."""
+    def documents(self, source: str) -> dict[str, IndexedDoc]:
+        """path → what is indexed, for every document of ``source``."""
         if not self.exists:
             return {}
         rows = (self.table.search().where(f"source = {quote(source)}")
-                .select(["path", "doc_version", "doc_hash"]).limit(None).to_arrow())
-        return {p: (v, h) for p, v, h in zip(rows["path"].to_pylist(),
-                                              rows["doc_version"].to_pylist(),
-                                              rows["doc_hash"].to_pylist(), strict=True)}
+                .select(["path", "doc_version", "doc_hash", "audience"]).limit(None)
+                .to_arrow())
+        out: dict[str, IndexedDoc] = {}
+        for p, v, h, a in zip(rows["path"].to_pylist(), rows["doc_version"].to_pylist(),
+                              rows["doc_hash"].to_pylist(), rows["audience"].to_pylist(),
+                              strict=True):
+            seen = out.get(p)
+            # Rows of one document agree; if they ever did not, keep the widest reach
+            # (any public row makes it public; else the union), so a parse failure is
+            # judged against the worst case.
+            if seen is None:
+                out[p] = IndexedDoc(v, h, tuple(sorted(set(a or []))))
+            elif seen.audience:
+                wider = () if not a else tuple(sorted(set(seen.audience) | set(a)))
+                out[p] = IndexedDoc(seen.version, seen.doc_hash, wider)
+        return out
+
+    def sources(self) -> set[str]:
+        """Every source that has rows in the table."""
+        if not self.exists:
+            return set()
+        rows = self.table.search().select(["source"]).limit(None).to_arrow()
+        return set(rows["source"].unique().to_pylist())
 
     def vectors_for(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Existing vectors by content hash, so unchanged text is never embedded twice."""
@@ -120,6 +157,10 @@ class ChunkStore:
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         for i in range(0, len(doc_ids), LOOKUP_BATCH):
             self.table.delete(in_list("doc_id", doc_ids[i:i + LOOKUP_BATCH]))
+
+    def delete_source(self, source: str) -> None:
+        """Every row of ``source``, in one commit."""
+        self.table.delete(f"source = {quote(source)}")
 
     def maintain(self, vector_index_min_rows: int) -> None:
         """Bring the full-text index up to date, add a vector index once worth it, compact."""

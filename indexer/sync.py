@@ -16,12 +16,23 @@ from typing import Any
 
 from indexer.documents import DocumentRef, ParsedDocument, RawDocument
 from indexer.errors import ParseError, PolicyBotError, SourceError
+from indexer.parsing import AUDIENCE_FREE_TYPES
 from indexer.parsing.cleaning import TemplateCleaner
 from indexer.parsing.sandbox import parse_ahead, parse_isolated
 from indexer.progress import Progress
-from indexer.rows import build_rows, effective_audience, keywords, sha
+from indexer.rows import (
+    at_least_as_restrictive,
+    build_rows,
+    content_fingerprint,
+    doc_hash,
+    effective_audience,
+    keywords,
+    sha,
+    split_doc_hash,
+)
 from indexer.sources.base import Source
 from indexer.state import RunRecord, utcnow
+from indexer.store import IndexedDoc
 
 log = logging.getLogger(__name__)
 WRITE_BATCH_CHUNKS = 512
@@ -36,6 +47,7 @@ class SourceReport:
     deleted: int = 0
     failed: int = 0
     chunks_embedded: int = 0
+    reshaped: int = 0  # documents re-read because the source's configuration changed
     seconds: float = 0.0
     error: str | None = None  # the source could not be listed
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -55,13 +67,20 @@ class _Pending:
     rows: list[dict[str, Any]]
     kind: str  # added | updated | unchanged (content identical, version moved)
     version: str = ""
+    write: bool = True  # False: the index already holds exactly these rows
 
 
 class SourceSync:
-    """Syncs one source; owned by :class:`indexer.index.PolicyIndex`, which holds the lock."""
+    """Syncs one source; owned by :class:`indexer.index.PolicyIndex`, which holds the lock.
 
-    def __init__(self, index: Any, source: Source, full: bool, progress: Progress) -> None:
+    ``shape`` (:func:`indexer.rows.row_shape`) fingerprints the source's configuration as
+    it shapes rows; a document indexed under another shape is re-read and re-derived even
+    when its version did not move."""
+
+    def __init__(self, index: Any, source: Source, full: bool, progress: Progress,
+                 shape: str) -> None:
         self.index, self.source, self.full, self.progress = index, source, full, progress
+        self.shape = shape
         chunking = index.settings.chunking
         self.cleaner = TemplateCleaner(chunking.strip_template_tags, chunking.strip_patterns)
         self.report = SourceReport(source.name)
@@ -87,17 +106,25 @@ class SourceSync:
         changed: list[tuple[DocumentRef, str | None]] = []
         for ref in refs:
             old = known.get(ref.path)
-            if old and not self.full and ref.version is not None and ref.version == old[0]:
+            if old is not None and split_doc_hash(old.doc_hash)[1] != self.shape:
+                # Indexed under another configuration: read it whole (no conditional
+                # request, whose 304 would leave the old rows in place) and re-derive.
+                self.report.reshaped += 1
+                changed.append((ref, None))
+            elif old and not self.full and ref.version is not None and ref.version == old.version:
                 self.report.unchanged += 1
             else:
                 # --full ignores versions: no conditional GET, so a 304 cannot keep stale rows
-                changed.append((ref, old[0] if old and not self.full else None))
+                changed.append((ref, old.version if old and not self.full else None))
+        if self.report.reshaped:
+            log.info("source %s: configuration changed, re-deriving %d indexed document(s)",
+                     self.source.name, self.report.reshaped)
         self._embed_and_write(self._prepare(changed, known))  # streams: batches as parsed
         listed = {r.path for r in refs}
         gone = sorted(f"{self.source.name}:{p}" for p in known if p not in listed)
         if gone:
             store.delete_documents(gone)
-            self.report.deleted = len(gone)
+            self.report.deleted += len(gone)
             self.report.changes.update(dict.fromkeys(gone, "deleted"))
 
     def _read_all(self, changed: list[tuple[DocumentRef, str | None]]) -> Iterator[Any]:
@@ -112,7 +139,7 @@ class SourceSync:
                 yield ref, exc
 
     def _prepare(self, changed: list[tuple[DocumentRef, str | None]],
-                 known: dict[str, tuple[str, str]]) -> Iterator[_Pending]:
+                 known: dict[str, IndexedDoc]) -> Iterator[_Pending]:
         self.progress.start_source(self.source.name, len(changed))
         now = utcnow()
         parsing = self.index.settings.parsing  # the worker parses ahead while we embed
@@ -121,31 +148,64 @@ class SourceSync:
                 self.report.unchanged += 1
                 continue
             if isinstance(result, Exception):
+                # The document may be fine; the fetch failed. Its rows stay, and retrieval
+                # still holds them to the source's configured audience.
                 self._fail(ref.path, str(result))
                 continue
+            old = known.get(ref.path)
             try:
-                yield self._pending(result, known.get(ref.path), now, parsed)
+                yield self._pending(result, old, now, parsed)
             except ParseError as exc:
-                self._fail(ref.path, str(exc))
+                self._parse_failed(result, old, str(exc))
             self.progress.advance_docs()
 
-    def _pending(self, raw: RawDocument, old: tuple[str, str] | None, now: Any,
+    def _pending(self, raw: RawDocument, old: IndexedDoc | None, now: Any,
                  parsed: ParsedDocument | ParseError | None = None) -> _Pending:
         index = self.index
         if isinstance(parsed, ParseError):
             raise parsed
         doc = parsed or parse_isolated(raw, self.cleaner, index.settings.parsing)
         audience = effective_audience(self.source, doc.audience)
+        terms = keywords(doc.metadata)
+        content = content_fingerprint(doc, terms)
+        # A page with no validator is versioned by what it says, not by its bytes.
+        version = f"sha256:{content}" if raw.version_from_bytes else raw.version
+        stored = doc_hash(content, self.shape)
+        doc_id = f"{self.source.name}:{raw.path}"
+        if old is not None and not self.full and old.version == version \
+                and old.doc_hash == stored:
+            return _Pending(doc_id, [], "unchanged", version, write=False)
         chunks = index.chunker.chunk(doc)
-        doc_hash = sha(raw.content)
-        rows = build_rows(self.source, raw.path, raw.version, doc_hash, doc.title, audience,
-                          chunks, index.embedder.model_id, now, doc.line_anchors,
-                          keywords(doc.metadata))
+        rows = build_rows(self.source, raw.path, version, stored, doc.title, audience,
+                          chunks, index.embedder.model_id, now, doc.line_anchors, terms)
         if old is None:
             kind = "unchanged" if not rows else "added"  # an empty page adds nothing
         else:
-            kind = "unchanged" if old[1] == doc_hash else "updated"
-        return _Pending(f"{self.source.name}:{raw.path}", rows, kind, raw.version)
+            kind = "unchanged" if _same_content(old, content, raw) else "updated"
+        return _Pending(doc_id, rows, kind, version)
+
+    def _parse_failed(self, raw: RawDocument, old: IndexedDoc | None, reason: str) -> None:
+        """Keep the last good rows only when the failed text cannot have narrowed the
+        document's audience: its format declares none (so its audience is the source's
+        configured one) and the old rows reach no one that audience leaves out. Anything
+        else, a Markdown front matter or an HTML ``<meta name="audience">`` that no longer
+        parses among them, drops the rows: fail closed."""
+        if old is not None:
+            new = sorted(set(self.source.audience))
+            if raw.media_type in AUDIENCE_FREE_TYPES and \
+                    at_least_as_restrictive(list(old.audience), new):
+                reason += "; its last good version stays in the index"
+            else:
+                doc_id = f"{self.source.name}:{raw.path}"
+                self.index.store.delete_documents([doc_id])
+                self.report.deleted += 1
+                self.report.changes[doc_id] = "deleted"
+                reason += ("; its indexed rows were removed, since the new version may "
+                           "restrict who can read it")
+                log.warning("source %s: removed %s from the index: its new version cannot "
+                            "be parsed and may restrict its audience", self.source.name,
+                            raw.path)
+        self._fail(raw.path, reason)
 
     def _fail(self, path: str, reason: str) -> None:
         log.warning("source %s: skipped %s: %s", self.source.name, path, reason)
@@ -167,6 +227,12 @@ class SourceSync:
 
     def _write(self, batch: list[_Pending]) -> None:
         store, embedder = self.index.store, self.index.embedder
+        for p in batch:
+            if not p.write:
+                self.report.unchanged += 1
+        batch = [p for p in batch if p.write]
+        if not batch:
+            return
         rows = [r for p in batch for r in p.rows]
         vectors = store.vectors_for([r["content_hash"] for r in rows])
         missing: dict[str, str] = {}
@@ -187,6 +253,13 @@ class SourceSync:
             setattr(self.report, p.kind, getattr(self.report, p.kind) + 1)
             if p.kind == "updated":
                 self.report.changes[p.doc_id] = p.version
+
+
+def _same_content(old: IndexedDoc, content: str, raw: RawDocument) -> bool:
+    """Did the document's content stay the same? Rows written before content
+    fingerprints existed hold a hash of the raw bytes, compared as such."""
+    old_content, shape = split_doc_hash(old.doc_hash)
+    return old_content == (content if shape else sha(raw.content))
 
 
 def run_record(report: SourceReport, trigger: str, started: Any) -> RunRecord:

@@ -120,8 +120,8 @@ def test_odd_queries_do_not_break_search(index: PolicyIndex) -> None:
 
 def test_filter_rejects_injection() -> None:
     with pytest.raises(ValueError):
-        build_filter(None, ["x') OR 1=1 --"])
-    assert "'it''s'" in build_filter(["it's"], None)
+        build_filter(None, ["x') OR 1=1 --"], {"hb": []})
+    assert "'it''s'" in build_filter(["it's"], None, {"it's": []})
 
 
 def test_search_before_any_sync_says_what_to_do(tmp_path: Path, embedder: Any) -> None:

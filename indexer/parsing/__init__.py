@@ -8,6 +8,11 @@ from indexer.documents import ParsedDocument, RawDocument
 from indexer.errors import ParseError
 from indexer.parsing.cleaning import TemplateCleaner
 
+# Formats whose parser never reads an audience from the document: a file of these kinds
+# is as restricted as its source, whatever its text. Markdown (front matter) and HTML
+# (<meta name="audience">) can declare one; a new format is assumed to, until listed here.
+AUDIENCE_FREE_TYPES = frozenset({"text", "pdf", "docx"})
+
 _PARSERS = {"markdown": "markdown", "text": "text", "html": "html", "pdf": "pdf",
             "docx": "docx"}
 

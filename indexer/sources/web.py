@@ -173,7 +173,8 @@ class WebSource(Source):
         if prev and prev in (version, digest):
             return None
         return RawDocument(path=ref.path, version=version, content=resp.body,
-                           media_type=media_type(resp), url=resp.url)
+                           media_type=media_type(resp), url=resp.url,
+                           version_from_bytes=version == digest)
 
     def read_many(
         self, refs_and_previous: list[tuple[DocumentRef, str | None]]
