@@ -97,7 +97,8 @@ def test_web_source_audience_change_applies_even_when_pages_answer_304(
         site: Site, make_index: Any) -> None:  # noqa: F811
     site.pages["/policies/leave.html"] = Page(
         b"<h1>Leave</h1><p>Everyone gets 25 days of paid annual leave.</p>", etag='"v1"')
-    web = {"name": "intranet", "type": "web", "urls": [f"{site.base}/policies/leave.html"]}
+    web = {"name": "intranet", "type": "web", "urls": [f"{site.base}/policies/leave.html"],
+           "allow_private_network": True}  # the test site is on 127.0.0.1
     make_index([web]).sync()
     restricted = make_index([{**web, "audience": ["hr"]}])
     summary = restricted.sync().summary()
@@ -198,7 +199,8 @@ def _page(nonce: str, text: str = "Everyone gets 25 days of paid annual leave.")
 def test_dynamic_web_page_is_not_a_new_version_on_every_sync(
         site: Site, make_index: Any) -> None:  # noqa: F811
     site.pages["/policies/leave.html"] = _page("nonce-1")
-    web = {"name": "intranet", "type": "web", "urls": [f"{site.base}/policies/leave.html"]}
+    web = {"name": "intranet", "type": "web", "urls": [f"{site.base}/policies/leave.html"],
+           "allow_private_network": True}  # the test site is on 127.0.0.1
     index = make_index([web])
     index.sync()
     (first,) = {r["doc_version"] for r in _rows(index)}
