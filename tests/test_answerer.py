@@ -181,3 +181,27 @@ def test_llm_endpoint_down_degrades_with_a_note(setup: tuple[Any, Any]) -> None:
     a = build_answerer(cfg, index).answer("whats the deadline to submit expenses?")
     assert a.grounded and a.generator == "extractive"
     assert any("unavailable" in n for n in a.notes)
+
+
+def test_a_generation_past_its_deadline_falls_back_to_the_extractive_answer_with_a_note(
+        setup: tuple[Any, Any]) -> None:
+    """A real HTTP server on 127.0.0.1 trickling a cited answer, an event every 0.3 s (so no
+    read times out): at the deadline the asker gets the quoted answer, not a wait."""
+    import time
+
+    from tests.fake_openai import Reply, fake_llm, sse
+
+    settings, index = setup
+    words = re.findall(r"\S+\s*", "Claims are due within 30 days of the purchase [1]. ") * 20
+    with fake_llm(Reply(body=sse(*words), event_delay=0.3)) as llm:
+        cfg = settings.model_copy(update={"generator": settings.generator.model_copy(update={
+            "backend": "openai", "base_url": llm.base_url, "model": "policy-adapter",
+            "max_retries": 0, "timeout_s": 5, "deadline_s": 2.0})})
+        answerer = build_answerer(cfg, index)
+        start = time.monotonic()
+        a = answerer.answer("whats the deadline to submit expenses?")
+        elapsed = time.monotonic() - start
+    assert a.generator == "extractive" and a.grounded and "30" in a.text
+    assert any("took too long" in n for n in a.notes)
+    trickle_s = len(words) * 0.3  # 54 s: what the answer would have waited for
+    assert elapsed < trickle_s / 3, elapsed  # the 2 s deadline, plus retrieval and quoting
