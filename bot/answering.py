@@ -41,14 +41,15 @@ def build_generator(cfg: GeneratorSettings, extractive: ExtractiveGenerator) -> 
                 api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
                 timeout_s=cfg.timeout_s, connect_timeout_s=cfg.connect_timeout_s,
                 max_retries=cfg.max_retries, options=cfg.options,
-                context_tokens=cfg.context_tokens)
+                context_tokens=cfg.context_tokens, deadline_s=cfg.deadline_s)
         except ValueError as exc:
             raise ConfigError(f"generator.options: {exc}") from exc
     if not cfg.model_path:
         raise ConfigError("generator.backend = 'local' needs generator.model_path")
     from model.generators.local import LocalTransformersGenerator
 
-    return LocalTransformersGenerator(cfg.model_path, cfg.adapter_path, device=cfg.device)
+    return LocalTransformersGenerator(cfg.model_path, cfg.adapter_path, device=cfg.device,
+                                      deadline_s=cfg.deadline_s)
 
 
 def build_answerer(settings: AppSettings, index: Any) -> Answerer:

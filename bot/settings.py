@@ -32,6 +32,8 @@ class GeneratorSettings(_Strict):
     api_key: SecretStr | None = Field(None, description="POLICYBOT_GENERATOR__API_KEY")
     timeout_s: float = Field(30.0, gt=0)
     connect_timeout_s: float = Field(3.0, gt=0)
+    deadline_s: float = Field(60.0, gt=0, le=3600, description="wall-clock limit of one "
+                              "generation; past it the answer quotes the policies (extractive)")
     max_retries: int = Field(2, ge=0, le=10)
     context_tokens: int = Field(4096, ge=512)
     options: dict[str, Any] = Field(default_factory=lambda: {"max_tokens": 400,

@@ -14,10 +14,16 @@ from dataclasses import dataclass
 from model.answer import Answer
 from model.citations import related, resolve
 from model.followup import retrieval_query
-from model.generators.base import Generator, GeneratorError, GeneratorUnavailable
+from model.generators.base import (
+    Generator,
+    GeneratorDeadline,
+    GeneratorError,
+    GeneratorUnavailable,
+)
 from model.generators.extractive import ExtractiveGenerator
 from model.passages import NumberedPassage, Turn
 from model.prompts import NO_ANSWER, says_not_covered
+from model.screen import CheckedStream, screen
 from model.support import SupportChecker, cited_passages
 from model.text import overlap, terms
 from model.validation import clean_question
@@ -70,7 +76,9 @@ class Answerer:
 
     def answer(self, question: str, asker: Asker = Asker(), history: Sequence[Turn] = (),
                on_text: Callable[[str], None] | None = None) -> Answer:
-        """The full Answer; ``on_text`` sees the raw text grow while a generator streams."""
+        """The full Answer; ``on_text`` sees the answer grow while an LLM streams, a
+        finished sentence at a time and only sentences that passed the checks the final
+        answer passes (see :mod:`model.screen`)."""
         started = time.perf_counter()
         question, notes = clean_question(question)
         query = retrieval_query(question, history)  # self-contained, for follow-ups
@@ -99,12 +107,14 @@ class Answerer:
                   history: Sequence[Turn], on_text: Callable[[str], None] | None) -> None:
         generator = self.generator
         given = passages if generator.uses_llm else self._top(passages)
+        relay = on_text
+        if generator.uses_llm and on_text is not None:
+            relay = CheckedStream(passages, self.support, on_text)
         try:
-            raw = "".join(_tee(generator.generate(question, given, history), on_text))
+            raw = "".join(_tee(generator.generate(question, given, history), relay))
         except (GeneratorUnavailable, GeneratorError) as exc:
             log.warning("%s generator failed, answering extractively: %s", generator.name, exc)
-            result.notes.append("The language model is unavailable right now, so this answer "
-                                "quotes the policies directly.")
+            result.notes.append(TOO_SLOW if isinstance(exc, GeneratorDeadline) else UNAVAILABLE)
             generator = self.extractive
             raw = "".join(generator.generate(question, self._top(passages), history))
         resolved = resolve(raw, passages)
@@ -127,10 +137,27 @@ class Answerer:
         result.citations = resolved.citations
         result.grounded = bool(resolved.citations)
         if generator.uses_llm:
+            screened = screen(resolved)
+            if screened.uncited or screened.links:
+                log.info("LLM answer screened: %d uncited sentence(s) dropped, %d link(s) "
+                         "removed", screened.uncited, screened.links)
+            if screened.uncited:
+                result.notes.append(UNCITED_DROPPED)
+            if screened.links:
+                result.notes.append(LINKS_REMOVED)
+            result.sentences, result.text = screened.sentences, screened.text
             numbering = {c.doc_id: c.n for c in resolved.citations}
             self.support.check(result.sentences, cited_passages(numbering, passages))
         if not result.grounded:
             result.related = related(passages, self.policy.related_limit)
+
+
+UNAVAILABLE = ("The language model is unavailable right now, so this answer quotes the "
+               "policies directly.")
+TOO_SLOW = ("The language model took too long to answer, so this answer quotes the "
+            "policies directly.")
+UNCITED_DROPPED = ("Parts of the model's answer that cited no policy were left out.")
+LINKS_REMOVED = ("Links in the model's answer that were not its cited sources were removed.")
 
 
 def _tee(pieces: Iterator[str], on_text: Callable[[str], None] | None) -> Iterator[str]:

@@ -16,7 +16,7 @@ from model.passages import NumberedPassage
 from model.text import sentences, terms
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_END = re.compile(r"[.!?](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s|$)")
+END = re.compile(r"[.!?](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s|$)")
 MAX_QUOTE_CHARS = 300
 
 
@@ -36,7 +36,7 @@ def markers(text: str) -> list[int]:
 def split_marked(text: str) -> list[tuple[str, list[int]]]:
     """Sentences with the marker numbers attached to each (markers removed)."""
     parts, start = [], 0
-    for m in _END.finditer(text):
+    for m in END.finditer(text):
         parts.append(text[start:m.end()])
         start = m.end()
     parts.append(text[start:])

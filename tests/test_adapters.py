@@ -256,6 +256,28 @@ def test_push_and_list_commands(adapters_dir: dict[str, Path], tmp_path: Path) -
         assert "hr: hr from ? — NOT LISTED by the server" in text.output
 
 
+def test_push_sends_the_api_key_vllm_requires_for_its_runtime_lora_endpoints(
+        adapters_dir: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """vLLM started with a key (deploy/: VLLM_API_KEY from the Secret) refuses a push
+    without it; with POLICYBOT_GENERATOR__API_KEY, the variable the manifests give the bot
+    and the push job, the push goes through."""
+    folder = shutil.copytree(adapters_dir["good2"], tmp_path / "candidate")
+    (folder / "metrics.json").write_text(json.dumps({"promoted": True, "metrics": {}}))
+    key = "0123456789abcdef0123456789abcdef"
+    with vllm_standin(base=TINY_MODEL_ID, api_key=key) as vllm:
+        config = tmp_path / "policybot.toml"
+        config.write_text(f'[generator]\nbackend = "openai"\nbase_url = "{vllm.base_url}"\n'
+                          f'model = "{TINY_MODEL_ID}"\n[adapters]\ndefault = "policy"\n')
+        args = ["--config", str(config), "adapters", "push", "policy", str(folder)]
+        monkeypatch.delenv("POLICYBOT_GENERATOR__API_KEY", raising=False)
+        refused = CliRunner().invoke(main, args)
+        assert refused.exit_code != 0 and vllm.refused and not vllm.loaded
+        monkeypatch.setenv("POLICYBOT_GENERATOR__API_KEY", key)
+        pushed = CliRunner().invoke(main, args)
+        assert pushed.exit_code == 0, pushed.output
+        assert "now served as" in pushed.output and len(vllm.loaded) == 1, vllm.loaded
+
+
 # --- registry, health, model selection ---------------------------------------------------------
 
 def test_channels_choose_adapters_and_missing_ones_fall_back(

@@ -613,7 +613,8 @@ def test_launcher_serves_only_adapters_that_exist(tmp_path: Path) -> None:
     present.mkdir(parents=True)
     (present / "adapter_config.json").write_text("{}")
     missing = tmp_path / "adapters" / "hr"
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "VLLM_API_KEY": "0123456789abcdef" * 2}
 
     def launch(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["bash", str(LAUNCHER), *args], env=env, capture_output=True,
@@ -627,6 +628,99 @@ def test_launcher_serves_only_adapters_that_exist(tmp_path: Path) -> None:
 
     run = launch("base", "--lora-modules", f"hr={missing}", "--enable-lora")
     assert run.stdout.splitlines() == ["serve", "base", "--enable-lora"]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize("key", [None, "", "change-me-to-a-long-random-string", "short"])
+def test_launcher_refuses_to_start_vllm_without_a_real_api_key(tmp_path: Path,
+                                                               key: str | None) -> None:
+    """Without a key vLLM would serve /v1/load_lora_adapter to anyone who reaches it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "vllm").write_text('#!/bin/sh\necho started\n')
+    (bin_dir / "vllm").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "VLLM_API_KEY"}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    if key is not None:
+        env["VLLM_API_KEY"] = key
+    run = subprocess.run(["bash", str(LAUNCHER), "base"], env=env, capture_output=True,
+                         text=True, timeout=30)
+    assert run.returncode == 64 and "started" not in run.stdout
+    assert "VLLM_API_KEY" in run.stderr
+    env["VLLM_API_KEY"] = "0123456789abcdef" * 2
+    run = subprocess.run(["bash", str(LAUNCHER), "base"], env=env, capture_output=True,
+                         text=True, timeout=30)
+    assert run.returncode == 0 and run.stdout.strip() == "started"
+
+
+# ================================================================ vLLM: key and network
+
+def secret_ref(c: dict[str, Any], var: str) -> dict[str, Any]:
+    """The secretKeyRef ``var`` of container ``c`` is read from (fails if a literal)."""
+    found = [e for e in c.get("env", []) if e["name"] == var]
+    assert len(found) == 1, f"{c['name']}: {var} is set {len(found)} times"
+    ref = (found[0].get("valueFrom") or {}).get("secretKeyRef")
+    assert ref, f"{c['name']}: {var} must come from a Secret, not a literal"
+    return ref
+
+
+def push_job() -> dict[str, Any]:
+    jobs = [o for o in k8s_objects() if o["kind"] == "Job"]
+    assert len(jobs) == 1, "one adapter push Job example"
+    return jobs[0]
+
+
+def test_vllm_requires_the_api_key_from_a_secret_and_its_clients_send_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    vllm_ref = secret_ref(container("Deployment", "vllm"), "VLLM_API_KEY")
+    assert not vllm_ref.get("optional"), "vLLM must not start without its key"
+    secret = k8s_get("Secret", vllm_ref["name"])
+    assert vllm_ref["key"] in secret["stringData"], "the example Secret defines the key"
+    job = push_job()
+    clients = {"bot": container("Deployment", "policybot"),
+               "push job": pod_spec(job)["containers"][0]}
+    for where, c in clients.items():
+        ref = secret_ref(c, "POLICYBOT_GENERATOR__API_KEY")
+        assert ref == vllm_ref, f"{where} sends the key vLLM requires"
+        assert k8s_env(c)["POLICYBOT_GENERATOR__BASE_URL"] == "http://vllm:8000/v1", where
+    assert pod_spec(job)["containers"][0]["args"][:2] == ["adapters", "push"]
+    # Compose: vLLM gets the very variable the bot reads (from .env, active in the example).
+    assert service("vllm")["environment"]["VLLM_API_KEY"].startswith(
+        "${POLICYBOT_GENERATOR__API_KEY")
+    assert "POLICYBOT_GENERATOR__API_KEY" in env_example_active()
+    assert service("bot")["env_file"] == ".env"
+    # That variable is the key the generator and `adapters push` send.
+    monkeypatch.setenv("POLICYBOT_GENERATOR__API_KEY", "k" * 32)
+    assert load_app_settings(CONFIG).generator.api_key.get_secret_value() == "k" * 32
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, "only matchLabels selectors are checked here"
+    return selector.get("matchLabels", {}).items() <= labels.items() and bool(selector)
+
+
+def test_network_policy_lets_only_the_bot_and_the_push_job_reach_vllm() -> None:
+    policies = [o for o in k8s_objects() if o["kind"] == "NetworkPolicy"]
+    pods = {o["metadata"]["name"]: o["spec"]["template"]["metadata"]["labels"]
+            for o in workloads()}
+    pods["adapter push job"] = push_job()["spec"]["template"]["metadata"]["labels"]
+    vllm_labels = pods["vllm"]
+    guarding = [p for p in policies if _selects(p["spec"]["podSelector"], vllm_labels)]
+    assert len(guarding) == 1, "one NetworkPolicy selects the vLLM pods"
+    spec = guarding[0]["spec"]
+    assert "Ingress" in spec["policyTypes"]
+    port = container("Deployment", "vllm")["ports"][0]["containerPort"]
+    allowed: set[str] = set()
+    for rule in spec["ingress"]:
+        assert rule.get("from"), "a rule without `from` would admit every pod"
+        assert [p["port"] for p in rule["ports"]] == [port]
+        for peer in rule["from"]:
+            assert set(peer) == {"podSelector"}, f"only pods of this namespace: {peer}"
+            assert peer["podSelector"].get("matchLabels"), "an empty selector admits all"
+            allowed |= {name for name, labels in pods.items()
+                        if _selects(peer["podSelector"], labels)}
+    assert allowed == {"policybot", "adapter push job"}, allowed
+    assert "networkpolicy.yaml" in k8s_files()["kustomization.yaml"][0]["resources"]
 
 
 # ================================================================ Dockerfile
@@ -743,8 +837,10 @@ def test_k8s_manifests_parse_and_are_all_listed() -> None:
     kustomization = files["kustomization.yaml"][0]
     assert kustomization["kind"] == "Kustomization"
     listed = set(kustomization["resources"])
-    assert listed == set(files) - {"kustomization.yaml", "secret.example.yaml"}, \
-        "every manifest but the example Secrets is applied"
+    examples = {name for name in files if name.endswith(".example.yaml")}
+    assert examples == {"secret.example.yaml", "adapter-push.example.yaml"}
+    assert listed == set(files) - {"kustomization.yaml"} - examples, \
+        "every manifest but the examples (Secrets, the one-off push Job) is applied"
     kinds = {o["kind"] for o in k8s_objects()}
     assert {"Namespace", "Deployment", "Service", "Ingress", "StatefulSet", "ConfigMap",
             "PersistentVolumeClaim", "Secret"} <= kinds
@@ -821,7 +917,7 @@ def test_kustomize_builds() -> None:
     assert out.returncode == 0, out.stderr
     objects = [d for d in yaml.safe_load_all(out.stdout) if d]
     expected = sum(len(docs) for name, docs in k8s_files().items()
-                   if name not in ("kustomization.yaml", "secret.example.yaml"))
+                   if name != "kustomization.yaml" and not name.endswith(".example.yaml"))
     assert len(objects) == expected
     assert all(o["metadata"].get("namespace") == "policybot" for o in objects
                if o["kind"] != "Namespace")

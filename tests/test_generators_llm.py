@@ -6,16 +6,19 @@ options, retries, error types, secrets, adapters), never what the answer says.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from model.generators.base import GeneratorError, GeneratorUnavailable
+from model.generators.base import GeneratorDeadline, GeneratorError, GeneratorUnavailable
 from model.generators.local import LocalTransformersGenerator
 from model.generators.openai_http import OpenAICompatibleGenerator
 from model.passages import NumberedPassage
@@ -129,6 +132,69 @@ def test_slow_server_times_out_as_unavailable() -> None:
         assert len(fake.requests) == 2
 
 
+@contextlib.contextmanager
+def byte_trickler(body: bytes, gap_s: float) -> Iterator[str]:
+    """An SSE server on 127.0.0.1 that sends its body one byte every ``gap_s`` seconds:
+    no read ever times out and no line is ever complete for long."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                         b"Connection: close\r\n\r\n")
+            for byte in body:
+                if stop.is_set():
+                    return
+                conn.sendall(bytes([byte]))
+                time.sleep(gap_s)
+
+    def loop() -> None:
+        sock.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # closed at the end of the test
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    finally:
+        stop.set()
+        sock.close()
+
+
+def test_a_server_trickling_bytes_is_cut_off_at_the_generation_deadline() -> None:
+    """One byte every 2 ms (28 s for the whole body) never trips the 2 s read timeout; the
+    wall-clock deadline still ends the generation on time, pieces that arrived before it
+    included."""
+    with byte_trickler(sse(*["word "] * 200), gap_s=0.002) as url:
+        gen = openai(url, deadline_s=2.0, max_retries=0)
+        pieces: list[str] = []
+        start = time.monotonic()
+        with pytest.raises(GeneratorDeadline, match="deadline"):
+            for piece in gen.generate(QUESTION, PASSAGES):
+                pieces.append(piece)
+        elapsed = time.monotonic() - start
+    assert 1.9 <= elapsed < 4.0, elapsed  # the body alone would take 28 s
+    assert pieces, "text that arrived before the deadline was passed on"
+    assert isinstance(GeneratorDeadline("x"), GeneratorUnavailable)  # callers fall back
+
+
+def test_a_server_trickling_events_is_cut_off_at_the_generation_deadline() -> None:
+    with fake_llm(Reply(body=sse(*["word "] * 100), event_delay=0.2)) as fake:
+        start = time.monotonic()
+        with pytest.raises(GeneratorDeadline):
+            list(openai(fake.base_url, deadline_s=1.0, max_retries=0)
+                 .generate(QUESTION, PASSAGES))
+        assert time.monotonic() - start < 3.0  # the body alone would take 20 s
+
+
 def test_broken_stream_after_first_token_is_not_retried() -> None:
     with fake_llm(Reply(body=sse("partial", done=False), truncate=True)) as fake:
         pieces: list[str] = []
@@ -181,6 +247,17 @@ def test_local_generator_streams(tiny_model_dir: Path) -> None:
     pieces = list(LocalTransformersGenerator(tiny_model_dir, max_new_tokens=8)
                   .generate(QUESTION, PASSAGES))
     assert len(pieces) > 1 and "".join(pieces).strip()
+
+
+def test_local_generation_is_cut_off_at_its_deadline_and_stops(tiny_model_dir: Path) -> None:
+    gen = LocalTransformersGenerator(tiny_model_dir, max_new_tokens=64, deadline_s=0.001)
+    gen.load()  # loading is not part of a generation's deadline
+    with pytest.raises(GeneratorDeadline, match="deadline"):
+        list(gen.generate(QUESTION, PASSAGES))
+    until = time.monotonic() + 10
+    while any(t.name == "local-generate" for t in threading.enumerate()):
+        assert time.monotonic() < until, "generation kept running after the deadline"
+        time.sleep(0.05)
 
 
 def test_local_adapter_changes_greedy_output(tiny_model_dir: Path, tiny_adapter_dir: Path) -> None:

@@ -10,8 +10,13 @@ from tests.blocks_check import texts
 from tests.fake_openai import Reply, fake_llm, hang_up_server, sse
 from tests.slack_fixtures import GENERAL, make_bot
 
-PIECES = ["Full-time", " employees", " get", " 25", " days", " of", " paid", " annual",
-          " leave", " each", " calendar", " year", " [1].", ""]
+# The stream shows finished, checked sentences (model.screen.CheckedStream), so the answer
+# has several, each backed by the annual leave policy.
+ANSWER = ("Your allowance depends on the entity that employs you [1]. The leave year runs "
+          "from 1 January to 31 December [1]. Fernhill Analytics in Portugal gives 25 working "
+          "days of annual leave [1]. Everyone also gets two company closure days, 24 December "
+          "and 31 December, which are paid days off [1].")
+PIECES = [f" {w}" if i else w for i, w in enumerate(ANSWER.split(" "))]
 
 
 def _llm(base_url: str) -> dict[str, Any]:
@@ -37,8 +42,9 @@ def test_partial_text_replaces_the_placeholder_at_most_once_per_interval(
         gaps = [b.at - a.at for a, b in zip(partial, partial[1:], strict=False)]
         assert all(g >= 0.25 for g in gaps), gaps
         assert "writing" in texts(partial[0].json("blocks"))
+        assert "Your allowance depends" in texts(partial[0].json("blocks"))
         shown = texts(final.json("blocks"))
-        assert "25 days" in shown and "writing" not in shown
+        assert "25 working days" in shown and "writing" not in shown
         assert bot.svc.history.latest_answer(GENERAL).generator == "openai"
         next(gen, None)
 

@@ -16,6 +16,9 @@ serve/utils/error_response.py), request and response shapes included:
 - Errors: ``{"error": {"message", "type", "param", "code"}}`` with the HTTP status in code.
 - Without runtime updating the POST routes do not exist: FastAPI's 404 ``{"detail": "Not
   Found"}``.
+- With ``api_key`` set (vLLM's ``--api-key`` / VLLM_API_KEY), every ``/v1`` request without
+  ``Authorization: Bearer KEY`` gets 401 ``{"error": "Unauthorized"}``, as vLLM's middleware
+  answers (vllm/entrypoints/openai/api_server.py).
 
 ``POST /v1/chat/completions`` streams one sentence naming the model it was asked for, so
 tests can see which adapter a request reached.
@@ -43,6 +46,8 @@ class StandIn:
     hidden: set[str] = field(default_factory=set)  # loaded but left out of /v1/models
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     base_url: str = ""
+    api_key: str | None = None
+    refused: int = 0  # requests answered 401
 
     def cards(self) -> list[dict[str, Any]]:
         now = int(time.time())
@@ -124,9 +129,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _authorized(self) -> bool:
+        state: StandIn = self.server.state
+        if not state.api_key or not self.path.startswith("/v1"):
+            return True
+        if self.headers.get("Authorization") == f"Bearer {state.api_key}":
+            return True
+        state.refused += 1
+        self._send(401, {"error": "Unauthorized"})
+        return False
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         state: StandIn = self.server.state
         state.calls.append(("GET " + self.path, {}))
+        if not self._authorized():
+            return
         if self.path == "/v1/models":
             self._send(200, {"object": "list", "data": state.cards()})
         else:
@@ -137,6 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         state.calls.append(("POST " + self.path, body))
+        if not self._authorized():
+            return
         routes = {"/v1/chat/completions": state.chat}
         if state.runtime_updates:
             routes |= {"/v1/load_lora_adapter": state.load,

@@ -110,7 +110,8 @@ def working_blocks(text: str = messages.WORKING) -> list[Block]:
 
 
 def streaming_blocks(partial: str) -> list[Block]:
-    """Text as it is generated; unchecked, so it is marked as still being written."""
+    """Text as it is generated: only finished sentences that passed the answer's checks
+    (model.screen.CheckedStream), marked as still being written until the final answer."""
     pieces = split(escape(partial))
     if not pieces:
         return working_blocks()

@@ -9,6 +9,21 @@
 # same text in the vllm-launcher ConfigMap; tests/test_deploy.py keeps the two identical).
 set -euo pipefail
 
+# vLLM requires the key on every /v1 path (VLLM_API_KEY, as --api-key would), the runtime
+# LoRA endpoints /v1/load_lora_adapter and /v1/unload_lora_adapter included: without it any
+# client that reaches the port could swap the adapter that writes every answer. So vLLM is
+# never started without a real one. The key comes from the environment, not the command line,
+# where `ps` would show it.
+if [[ -z ${VLLM_API_KEY:-} ]]; then
+  echo "serve-vllm: VLLM_API_KEY is not set; refusing to serve without an API key" >&2
+  exit 64
+fi
+if [[ $VLLM_API_KEY == *change-me* || ${#VLLM_API_KEY} -lt 16 ]]; then
+  echo "serve-vllm: VLLM_API_KEY is the example's placeholder or shorter than 16" \
+    "characters; generate one with: openssl rand -hex 32" >&2
+  exit 64
+fi
+
 args=()
 adapters=()
 in_lora=0

@@ -12,6 +12,10 @@ class GeneratorUnavailable(Exception):
     """The backend cannot answer now (down, timed out, overloaded): fall back."""
 
 
+class GeneratorDeadline(GeneratorUnavailable):
+    """The generation ran past its wall-clock deadline (a slow or trickling backend)."""
+
+
 class GeneratorError(Exception):
     """The backend answered with something unusable (malformed JSON, empty stream)."""
 

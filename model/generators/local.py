@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from model.generators.base import Generator, GeneratorError, GeneratorUnavailable
+from model.generators.base import (
+    Generator,
+    GeneratorDeadline,
+    GeneratorError,
+    GeneratorUnavailable,
+)
+from model.generators.deadline import DEFAULT_DEADLINE_S
 from model.passages import NumberedPassage, Turn
 from model.prompts import build_messages
 
@@ -25,7 +32,9 @@ class LocalTransformersGenerator(Generator):
     """``model_path``: a saved model folder (or hub id available offline).
 
     ``adapter_path``: a peft LoRA adapter folder applied on top. ``temperature`` 0 means
-    greedy decoding, so the same question gives the same answer.
+    greedy decoding, so the same question gives the same answer. ``deadline_s`` bounds one
+    generation by the wall clock (loading the model is not counted); past it generation is
+    stopped and GeneratorDeadline raised.
     """
 
     name = "local"
@@ -34,9 +43,12 @@ class LocalTransformersGenerator(Generator):
 
     def __init__(self, model_path: str | Path, adapter_path: str | Path | None = None,
                  device: str = "cpu", max_new_tokens: int = 256,
-                 temperature: float = 0.0) -> None:
+                 temperature: float = 0.0, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
         if max_new_tokens < 1:
             raise ValueError("max_new_tokens must be at least 1")
+        if deadline_s <= 0:
+            raise ValueError("deadline_s must be positive")
+        self.deadline_s = deadline_s
         if not 0 <= temperature <= 2:
             raise ValueError("temperature must be from 0 to 2")
         self.model_path = str(model_path)
@@ -133,14 +145,27 @@ class LocalTransformersGenerator(Generator):
         thread = threading.Thread(target=run, name="local-generate", daemon=True)
         thread.start()
         produced = False
+        end = time.monotonic() + self.deadline_s
         try:
-            for piece in streamer:
+            while True:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise GeneratorDeadline(f"local generation passed its {self.deadline_s:g}s "
+                                            "deadline")
+                streamer.timeout = min(STREAM_TIMEOUT_S, left)  # read at each next()
+                try:
+                    piece = next(streamer)
+                except StopIteration:
+                    break
+                except queue.Empty as exc:
+                    if time.monotonic() >= end:
+                        raise GeneratorDeadline(f"local generation passed its "
+                                                f"{self.deadline_s:g}s deadline") from exc
+                    raise GeneratorUnavailable(
+                        f"local generation stalled for {STREAM_TIMEOUT_S:.0f}s") from exc
                 if piece:
                     produced = True
                     yield piece
-        except queue.Empty as exc:
-            raise GeneratorUnavailable(f"local generation stalled for {STREAM_TIMEOUT_S:.0f}s") \
-                from exc
         finally:
             abandoned.set()
         thread.join()

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from model.generators.base import Generator, GeneratorError, GeneratorUnavailable
+from model.generators.deadline import DEFAULT_DEADLINE_S, within
 from model.generators.openai_wire import delta_content, server_message, sse_data, validate_options
 from model.passages import NumberedPassage, Turn
 from model.prompts import SYSTEM_PROMPT, build_messages
@@ -53,7 +54,9 @@ class OpenAICompatibleGenerator(Generator):
     ``base_url`` must include the API prefix, as OpenAI clients expect
     (``http://vllm:8000/v1``). ``model`` is the served model name, or a LoRA adapter's
     name to use that adapter. ``timeout_s`` bounds every wait for bytes, the first token
-    included; ``context_tokens`` is the server's context window, used to trim passages.
+    included; ``deadline_s`` bounds a whole generation, retries included, because a server
+    trickling a byte a second never lets a read time out (past it: GeneratorDeadline);
+    ``context_tokens`` is the server's context window, used to trim passages.
     """
 
     name = "openai"
@@ -63,13 +66,14 @@ class OpenAICompatibleGenerator(Generator):
     def __init__(self, base_url: str, model: str, api_key: str | None = None,
                  timeout_s: float = 30.0, connect_timeout_s: float = 3.0, max_retries: int = 2,
                  backoff_s: float = 0.5, options: dict[str, Any] | None = None,
-                 context_tokens: int = 4096) -> None:
+                 context_tokens: int = 4096, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL ending in /v1, got {base_url!r}")
         if not model:
             raise ValueError("model must name the served model or LoRA adapter")
-        if max_retries < 0 or backoff_s < 0 or timeout_s <= 0 or connect_timeout_s <= 0:
+        if max_retries < 0 or backoff_s < 0 or min(timeout_s, connect_timeout_s, deadline_s) <= 0:
             raise ValueError("timeouts must be positive; max_retries and backoff_s >= 0")
+        self.deadline_s = deadline_s
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.options = validate_options(options)
@@ -110,7 +114,7 @@ class OpenAICompatibleGenerator(Generator):
         """Yield answer pieces as the server streams them."""
         payload = {"model": self.model, "messages": self._messages(question, passages, history),
                    "stream": True, **self.options}
-        yield from self._stream(payload)
+        yield from within(self._stream(payload), self.deadline_s, f"LLM server at {self.base_url}")
 
     def list_models(self) -> list[str]:
         """Model ids the server offers (LoRA adapters appear here once vLLM loaded them)."""
