@@ -57,7 +57,11 @@ def answerer(setup: tuple[Any, Any]) -> Any:
 def test_extractive_answers_cite_the_right_document(answerer: Any, question: str, path: str,
                                                     fact: str) -> None:
     a = answerer.answer(question)
-    assert not a.abstained and a.grounded
+    if a.outcome == "evidence":  # a draft the extractive decision doubts is quoted instead
+        assert not a.citations and a.evidence[0].path == path
+        assert fact in a.evidence[0].quote
+        return
+    assert a.outcome == "answered" and not a.abstained and a.grounded
     assert path in [c.path for c in a.citations]
     assert fact in a.text
     assert [c.n for c in a.citations] == list(range(1, len(a.citations) + 1))
