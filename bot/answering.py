@@ -21,7 +21,7 @@ def numbered(passages: list[Any]) -> list[NumberedPassage]:
                             text=p.text, url=p.url, source=p.source, path=p.path,
                             doc_version=p.doc_version, chunk_id=p.chunk_id,
                             context_before=p.context_before, context_after=p.context_after,
-                            similarity=p.vector_score,
+                            similarity=p.vector_score, keyword_score=p.bm25_score,
                             doc_date=p.updated_at.date().isoformat() if p.updated_at else "")
             for i, p in enumerate(passages, start=1)]
 

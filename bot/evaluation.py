@@ -1,4 +1,11 @@
-"""Runs PolicyBot (and a single-top-BM25-passage baseline) over a QA set."""
+"""Runs PolicyBot (and a single-top-BM25-passage baseline) over a QA set.
+
+Two record formats are read: ``{id, question, gold_paths, answer[, audience]}`` and the
+slack-dev format, which adds ``corpus`` (answer from that source only, when a source of
+that name is configured), ``kind`` (results are split by it) and ``follows`` (a follow-up:
+the earlier question and PolicyBot's own answer to it are given as the thread's history,
+as in Slack, and the follow-up is what is scored).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,11 @@ import time
 from typing import Any
 
 from bot.answering import build_answerer
+from model.answer import Answer
 from model.answerer import Asker
-from model.evaluation import Outcome, score
-from model.passages import NumberedPassage
+from model.evaluation import UNCLEAR, Outcome, by_kind, score
+from model.passages import NumberedPassage, Turn
+from model.validation import UnclearQuestion
 
 
 def doc_keys(source: str, path: str) -> set[str]:
@@ -21,9 +30,65 @@ def _match(gold: list[str], source: str, path: str) -> str:
     return next((g for g in gold if g in keys), f"{source}/{path}")
 
 
+def _asker(item: dict[str, Any], source_names: set[str]) -> Asker:
+    corpus = item.get("corpus")
+    return Asker(audiences=tuple(item.get("audience") or ()),
+                 sources=(corpus,) if corpus and corpus in source_names else None)
+
+
+def _verbatim(quote: str, texts: list[str]) -> bool:
+    flat = " ".join(quote.split())
+    return any(flat in " ".join(t.split()) for t in texts)
+
+
+def score_answer(answer: Answer, gold: list[str], seen: list[NumberedPassage],
+                 latency_ms: float, kind: str = "") -> Outcome:
+    """One answer as an :class:`Outcome`: what it cited, quoted and turned away."""
+    texts: dict[str, list[str]] = {}
+    for p in seen:
+        texts.setdefault(p.doc_id, []).append(p.window)
+    answered = not answer.abstained and answer.grounded
+    quoted = answer.citations + answer.evidence
+    return Outcome(
+        gold=gold, retrieved=[_match(gold, p.source, p.path) for p in seen],
+        cited=[_match(gold, c.source, c.path) for c in answer.citations] if answered else [],
+        abstained=not answered,
+        quotes_verbatim=[_verbatim(c.quote, texts.get(c.doc_id, [])) for c in quoted],
+        sentences_supported=[s.supported for s in answer.sentences if s.citations],
+        latency_ms=latency_ms, outcome=answer.outcome,
+        evidence=[_match(gold, c.source, c.path) for c in answer.evidence], kind=kind)
+
+
+def id_parity(item: dict[str, Any]) -> str:
+    """"even" or "odd" by the number in the record's id (d002 → even); "" without one."""
+    digits = "".join(ch for ch in str(item.get("id", "")) if ch.isdigit())
+    return ("even" if int(digits) % 2 == 0 else "odd") if digits else ""
+
+
 def run_evaluation(settings: Any, index: Any, items: list[dict[str, Any]],
-                   baseline: bool = True) -> dict[str, Any]:
+                   baseline: bool = True, scored: set[str] | None = None) -> dict[str, Any]:
+    """Answer and score ``items`` (only the ids in ``scored``, when given: a question that
+    a scored follow-up follows is still asked, to give it its thread, but not scored)."""
     answerer = build_answerer(settings, index)
+    rows = collect(answerer, settings, index, items, baseline, scored)
+    ours = [o for _, o, _ in rows]
+    systems = {"policybot": score(ours)}
+    if baseline:
+        systems["top_bm25"] = score([b for _, _, b in rows if b is not None])
+    answerable = sum(1 for item, _, _ in rows if item.get("gold_paths"))
+    report: dict[str, Any] = {"questions": len(rows), "answerable": answerable,
+                              "unanswerable": len(rows) - answerable,
+                              "generator": answerer.generator.name, "systems": systems}
+    kinds = by_kind(ours)
+    if kinds:
+        report["by_kind"] = kinds
+    return report
+
+
+def collect(answerer: Any, settings: Any, index: Any, items: list[dict[str, Any]],
+            baseline: bool = True, scored: set[str] | None = None
+            ) -> list[tuple[dict[str, Any], Outcome, Outcome | None]]:
+    """(record, PolicyBot's outcome, the baseline's outcome) for each scored record."""
     seen: list[NumberedPassage] = []
     inner = answerer.retrieve
 
@@ -33,41 +98,59 @@ def run_evaluation(settings: Any, index: Any, items: list[dict[str, Any]],
         return found
 
     answerer.retrieve = recording
-    ours, base = [], []
+    names = {s.name for s in settings.sources}
+    wanted = {str(i.get("id")) for i in items} if scored is None else scored
+    needed = {str(i.get("follows")) for i in items
+              if i.get("follows") and str(i.get("id")) in wanted}
+    given: dict[str, Turn] = {}  # id → the question and PolicyBot's answer, for follow-ups
+    rows: list[tuple[dict[str, Any], Outcome, Outcome | None]] = []
     retriever = index.retriever()
-    for item in items:
-        gold = list(item.get("gold_paths") or [])
-        asker = Asker(audiences=tuple(item.get("audience") or ()))
-        started = time.perf_counter()
-        answer = answerer.answer(item["question"], asker)
-        latency = (time.perf_counter() - started) * 1000
-        texts: dict[str, list[str]] = {}
-        for p in seen:
-            texts.setdefault(p.doc_id, []).append(p.window)
-        answered = not answer.abstained and answer.grounded
-        ours.append(Outcome(
-            gold=gold, retrieved=[_match(gold, p.source, p.path) for p in seen],
-            cited=[_match(gold, c.source, c.path) for c in answer.citations] if answered else [],
-            abstained=not answered,
-            quotes_verbatim=[any(c.quote in t for t in texts.get(c.doc_id, []))
-                             for c in answer.citations],
-            sentences_supported=[s.supported for s in answer.sentences if s.citations],
-            latency_ms=latency))
-        if baseline:
-            base.append(_baseline(retriever, item["question"], gold, asker))
-    systems = {"policybot": score(ours)}
-    if baseline:
-        systems["top_bm25"] = score(base)
-    answerable = sum(1 for i in items if i.get("gold_paths"))
-    return {"questions": len(items), "answerable": answerable,
-            "unanswerable": len(items) - answerable,
-            "generator": answerer.generator.name, "systems": systems}
+    try:
+        for item in items:
+            key = str(item.get("id"))
+            if key not in wanted:
+                if key in needed:
+                    _remember(answerer, item, names, given)
+                continue
+            gold = list(item.get("gold_paths") or [])
+            asker = _asker(item, names)
+            earlier = given.get(str(item.get("follows") or ""))
+            seen.clear()
+            started = time.perf_counter()
+            try:
+                answer = answerer.answer(item["question"], asker,
+                                         history=[earlier] if earlier else [])
+            except UnclearQuestion:
+                answer = None
+            latency = (time.perf_counter() - started) * 1000
+            if answer is None:
+                ours = Outcome(gold=gold, retrieved=[], cited=[], abstained=True,
+                               outcome=UNCLEAR, kind=item.get("kind", ""), latency_ms=latency)
+            else:
+                given[key] = Turn(item["question"], answer.text)
+                ours = score_answer(answer, gold, list(seen), latency, item.get("kind", ""))
+            base = _baseline(retriever, item["question"], gold, asker) if baseline else None
+            rows.append((item, ours, base))
+    finally:
+        answerer.retrieve = inner
+    return rows
+
+
+def _remember(answerer: Any, item: dict[str, Any], names: set[str],
+              given: dict[str, Turn]) -> None:
+    """Ask an unscored question only for the thread a scored follow-up needs."""
+    try:
+        answer = answerer.answer(item["question"], _asker(item, names))
+    except UnclearQuestion:
+        return
+    given[str(item.get("id"))] = Turn(item["question"], answer.text)
 
 
 def _baseline(retriever: Any, question: str, gold: list[str], asker: Asker) -> Outcome:
     """The simplest thing that could work: quote the single best BM25 passage."""
     started = time.perf_counter()
     hits = retriever.search(question, k=1, audiences=list(asker.audiences) or None,
+                            sources=None if asker.sources is None else list(asker.sources),
                             mode="bm25")
     latency = (time.perf_counter() - started) * 1000
     keys = [_match(gold, p.source, p.path) for p in hits]

@@ -45,8 +45,10 @@ class GeneratorSettings(_Strict):
 
 class AnswerSettings(_Strict):
     passages: int = Field(5, ge=1, le=20, description="passages given to the generator")
-    min_confidence: float = Field(0.752, ge=0, le=2, description="abstain below this")
-    coverage_weight: float = Field(0.7, ge=0, le=2)
+    min_confidence: float | None = Field(
+        None, ge=0, le=2, description="gate: not covered below this (default: the fitted "
+        "value in model/answerability.json)")
+    coverage_weight: float | None = Field(None, ge=0, le=2)
     support_threshold: float = Field(0.64, ge=0, le=1, description="tuned: bench/support.py")
     max_sentences: int = Field(3, ge=1, le=10)
     max_words: int = Field(90, ge=10)

@@ -34,8 +34,23 @@ class AnswerSentence:
     support: float = 1.0  # how well the cited passages back the sentence (0..1)
 
 
+ANSWERED, EVIDENCE, NOT_COVERED = "answered", "evidence", "not_covered"
+OUTCOMES = (ANSWERED, EVIDENCE, NOT_COVERED)
+
+
 @dataclass
 class Answer:
+    """One answer, with one of three outcomes.
+
+    - ``answered``: claims in ``text``, each cited in ``citations``;
+    - ``evidence``: no confident answer, but ``evidence`` holds the closest passages,
+      quoted verbatim with their links: the closest the handbook comes, never an answer;
+    - ``not_covered``: nothing relevant was found; ``related`` documents, if any.
+
+    ``abstained`` is true for the last two (it predates ``outcome``; kept for callers and
+    stored answers that only know it). An ``outcome`` left empty is derived from it.
+    """
+
     question: str
     text: str  # with [n] markers, renumbered
     citations: list[Citation] = field(default_factory=list)
@@ -46,6 +61,20 @@ class Answer:
     generator: str = ""
     notes: list[str] = field(default_factory=list)  # fallbacks and caveats shown to users
     timings_ms: dict[str, float] = field(default_factory=dict)
+    outcome: str = ""  # ANSWERED | EVIDENCE | NOT_COVERED; "" → derived from ``abstained``
+    evidence: list[Citation] = field(default_factory=list)  # quoted, for EVIDENCE only
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            self.outcome = NOT_COVERED if self.abstained else ANSWERED
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
+
+    def set_outcome(self, outcome: str) -> None:
+        """Set ``outcome`` and the ``abstained`` flag that goes with it."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        self.outcome, self.abstained = outcome, outcome != ANSWERED
 
     @property
     def unsupported(self) -> list[AnswerSentence]:
@@ -53,10 +82,12 @@ class Answer:
 
     def public_dict(self) -> dict[str, Any]:
         """The ``policybot ask --json`` contract."""
-        return {"answer": self.text, "abstained": self.abstained, "grounded": self.grounded,
+        return {"answer": self.text, "outcome": self.outcome, "abstained": self.abstained,
+                "grounded": self.grounded,
                 "citations": [c.public_dict() for c in self.citations],
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
                 "related": [c.public_dict() for c in self.related],
+                "evidence": [c.public_dict() for c in self.evidence],
                 "unsupported_sentences": [s.text for s in self.unsupported],
                 "generator": self.generator, "notes": self.notes}
 

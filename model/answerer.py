@@ -1,7 +1,13 @@
-"""The Answerer: question + asker → retrieve → abstain? → generate → cite → Answer.
+"""The Answerer: question + asker → retrieve → gate → generate → cite → Answer.
 
 Slack-free, so the CLI, the Slack app and the evaluation all get the same answers.
 Retrieval is passed in as a function, which keeps ``model`` free of any index code.
+
+Answerability is judged by the component that can judge it (``model/answerability.py``):
+the gate here stops only when retrieval found nothing plausibly relevant (outcome
+``not_covered``); an LLM reads the passages and says when they don't answer; the
+extractive generator's draft is answered only when its fitted decision says so, and is
+otherwise shown as ``evidence`` — the closest passages, quoted and linked.
 """
 
 from __future__ import annotations
@@ -11,8 +17,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from model.answer import Answer
-from model.citations import related, resolve
+from model.answer import ANSWERED, EVIDENCE, NOT_COVERED, Answer, Citation
+from model.answerability import Params, features, gate_score, load_params, probability
+from model.citations import best_quote, related, resolve
 from model.followup import retrieval_query
 from model.generators.base import (
     Generator,
@@ -22,10 +29,9 @@ from model.generators.base import (
 )
 from model.generators.extractive import ExtractiveGenerator
 from model.passages import NumberedPassage, Turn
-from model.prompts import NO_ANSWER, says_not_covered
+from model.prompts import EVIDENCE_TEXT, NO_ANSWER, says_not_covered
 from model.screen import CheckedStream, screen
 from model.support import SupportChecker, cited_passages
-from model.text import overlap, terms
 from model.validation import clean_question
 
 log = logging.getLogger(__name__)
@@ -45,27 +51,31 @@ Retrieve = Callable[[str, Asker], list[NumberedPassage]]
 
 @dataclass
 class AnswerPolicy:
-    """When to abstain and how much to show. Tuned on the dev half of the evaluation set,
-    reported on the test half (docs/benchmarks.md)."""
+    """When to stop and how much to show. The fitted numbers come from
+    ``model/answerability.json`` (``bench/fit_answerability.py``, dev split only);
+    ``min_confidence`` / ``coverage_weight`` override the gate when set."""
 
-    min_confidence: float = 0.752  # below this the policies don't cover the question
-    coverage_weight: float = 0.7
+    min_confidence: float | None = None  # gate: below this nothing plausibly relevant
+    coverage_weight: float | None = None
     extract_from: int = 3  # passages the extractive answer reads
     related_limit: int = 3
+    evidence_limit: int = 3  # documents quoted as evidence
+    params: Params | None = None
+
+    def fitted(self) -> Params:
+        return self.params or load_params()
+
+    def gate(self) -> tuple[float, float]:
+        """(threshold, coverage weight) of the pre-generation gate."""
+        p = self.fitted()
+        return (p.gate if self.min_confidence is None else self.min_confidence,
+                p.coverage_weight if self.coverage_weight is None else self.coverage_weight)
 
 
 def confidence(query: str, passages: Sequence[NumberedPassage], weight: float = 0.7,
                top: int = 3) -> float:
-    """Best cosine similarity plus ``weight`` × the best share of the question's content
-    words found in one of the top passages. Cosine alone cannot tell "on topic" from
-    "answers it" (a dog policy question is near the office guide); the words the question
-    insists on being present in one passage can."""
-    if not passages:
-        return 0.0
-    best = max(p.similarity or 0.0 for p in passages)
-    wanted = terms(query)
-    cover = max(overlap(wanted, p.window) for p in passages[:top])
-    return best + weight * cover
+    """The gate's score (kept under its old name for callers)."""
+    return gate_score(query, passages, weight, top)
 
 
 class Answerer:
@@ -80,18 +90,20 @@ class Answerer:
         finished sentence at a time and only sentences that passed the checks the final
         answer passes (see :mod:`model.screen`)."""
         started = time.perf_counter()
-        question, notes = clean_question(question)
+        cleaned = clean_question(question)
+        question, notes = cleaned.text, cleaned.notes
         query = retrieval_query(question, history)  # self-contained, for follow-ups
         passages = self.retrieve(query, asker)
         retrieved = time.perf_counter()
         result = Answer(question=question, text="", notes=notes)
-        policy = self.policy
-        if confidence(query, passages, policy.coverage_weight) < policy.min_confidence:
-            result.abstained = True
-            result.text = NO_ANSWER
-            result.related = related(passages, self.policy.related_limit)
+        threshold, weight = self.policy.gate()
+        if gate_score(query, passages, weight) < threshold:
+            self._not_covered(result, passages)
         else:
             self._generate(result, query, passages, history, on_text)
+            if result.outcome == ANSWERED and not cleaned.answerable:
+                # too little to go on (one word, another language): quote, don't assert
+                self._evidence(result, query, passages)
         done = time.perf_counter()
         result.timings_ms = {"retrieve": (retrieved - started) * 1000,
                              "generate": (done - retrieved) * 1000,
@@ -103,53 +115,104 @@ class Answerer:
         answer, and each sentence read costs an embedding."""
         return passages[: self.policy.extract_from]
 
+    def _not_covered(self, result: Answer, passages: Sequence[NumberedPassage]) -> None:
+        result.set_outcome(NOT_COVERED)
+        result.text, result.citations, result.sentences = NO_ANSWER, [], []
+        result.grounded = False
+        result.related = related(passages, self.policy.related_limit)
+
+    def _evidence(self, result: Answer, query: str, passages: Sequence[NumberedPassage],
+                  lead: tuple[str, str] = ("", "")) -> None:
+        """The closest passages, each quoted verbatim with its link; never an answer.
+
+        ``lead`` (document id, the drafted answer's best sentence) comes first, quoted
+        from its own sentence; the other documents by the question's words."""
+        result.set_outcome(EVIDENCE)
+        result.text, result.citations, result.sentences = EVIDENCE_TEXT, [], []
+        result.grounded = False
+        by_doc: dict[str, list[NumberedPassage]] = {lead[0]: []} if lead[0] else {}
+        for p in passages:
+            by_doc.setdefault(p.doc_id, []).append(p)
+        quoted: list[Citation] = []
+        for doc, group in by_doc.items():
+            if len(quoted) == self.policy.evidence_limit:
+                break
+            quote = best_quote(group, [lead[1]] if doc == lead[0] and lead[1] else [query])
+            if not group or not quote:
+                continue
+            first = group[0]
+            quoted.append(Citation(len(quoted) + 1, first.title, first.url, first.source,
+                                   first.path, first.section, quote, first.doc_version, doc,
+                                   first.doc_date))
+        result.evidence = quoted
+        if not quoted:
+            self._not_covered(result, passages)
+
+    def _extractive(self, result: Answer, question: str,
+                    passages: list[NumberedPassage]) -> None:
+        """The extractive draft, answered only when its fitted decision says so."""
+        top = self._top(passages)
+        draft = self.extractive.draft(question, top)
+        resolved = resolve(draft.text, passages)
+        params = self.policy.fitted()
+        chance = probability(features(question, draft, top), params)
+        result.generator = self.extractive.name
+        log.debug("extractive answerability %.3f (threshold %.3f)", chance,
+                  params.answer_threshold)
+        if not resolved.citations or chance < params.answer_threshold:
+            best = draft.ranked[0] if draft.ranked else None
+            doc = next((p.doc_id for p in top if best and p.n == best.n), "")
+            self._evidence(result, question, passages, lead=(doc, best.text if best else ""))
+            return
+        result.set_outcome(ANSWERED)
+        result.text, result.sentences = resolved.text, resolved.sentences
+        result.citations, result.grounded = resolved.citations, True
+
     def _generate(self, result: Answer, question: str, passages: list[NumberedPassage],
                   history: Sequence[Turn], on_text: Callable[[str], None] | None) -> None:
         generator = self.generator
-        given = passages if generator.uses_llm else self._top(passages)
+        if not generator.uses_llm:
+            self._extractive(result, question, passages)
+            return
         relay = on_text
-        if generator.uses_llm and on_text is not None:
+        if on_text is not None:
             relay = CheckedStream(passages, self.support, on_text)
         try:
-            raw = "".join(_tee(generator.generate(question, given, history), relay))
+            raw = "".join(_tee(generator.generate(question, passages, history), relay))
         except (GeneratorUnavailable, GeneratorError) as exc:
             log.warning("%s generator failed, answering extractively: %s", generator.name, exc)
             result.notes.append(TOO_SLOW if isinstance(exc, GeneratorDeadline) else UNAVAILABLE)
-            generator = self.extractive
-            raw = "".join(generator.generate(question, self._top(passages), history))
+            self._extractive(result, question, passages)
+            return
         resolved = resolve(raw, passages)
-        if generator.uses_llm and not resolved.citations:
+        if not resolved.citations:
             if says_not_covered(raw):
-                result.abstained, result.text = True, NO_ANSWER
-                result.related = related(passages, self.policy.related_limit)
+                self._not_covered(result, passages)
                 result.generator = generator.name
                 return
             log.info("LLM answer had no valid citation; using the extractive answer")
             result.notes.append("The model's answer could not be tied to the sources, so this "
                                 "answer quotes the policies directly.")
-            generator = self.extractive
-            resolved = resolve("".join(generator.generate(question, self._top(passages),
-                                                          history)), passages)
+            self._extractive(result, question, passages)
+            return
         if resolved.dropped:
             log.info("dropped citations to passages never given: %s", resolved.dropped)
         result.generator = generator.name
         result.text, result.sentences = resolved.text, resolved.sentences
         result.citations = resolved.citations
-        result.grounded = bool(resolved.citations)
-        if generator.uses_llm:
-            screened = screen(resolved)
-            if screened.uncited or screened.links:
-                log.info("LLM answer screened: %d uncited sentence(s) dropped, %d link(s) "
-                         "removed", screened.uncited, screened.links)
-            if screened.uncited:
-                result.notes.append(UNCITED_DROPPED)
-            if screened.links:
-                result.notes.append(LINKS_REMOVED)
-            result.sentences, result.text = screened.sentences, screened.text
-            numbering = {c.doc_id: c.n for c in resolved.citations}
-            self.support.check(result.sentences, cited_passages(numbering, passages))
-        if not result.grounded:
-            result.related = related(passages, self.policy.related_limit)
+        result.grounded = True
+        result.set_outcome(ANSWERED)
+        screened = screen(resolved)
+        if screened.uncited or screened.links:
+            log.info("LLM answer screened: %d uncited sentence(s) dropped, %d link(s) "
+                     "removed", screened.uncited, screened.links)
+        if screened.uncited:
+            result.notes.append(UNCITED_DROPPED)
+        if screened.links:
+            result.notes.append(LINKS_REMOVED)
+        result.sentences, result.text = screened.sentences, screened.text
+        numbering = {c.doc_id: c.n for c in resolved.citations}
+        self.support.check(result.sentences, cited_passages(numbering, passages))
 
 
 UNAVAILABLE = ("The language model is unavailable right now, so this answer quotes the "

@@ -35,6 +35,12 @@ def markers(text: str) -> list[int]:
 
 def split_marked(text: str) -> list[tuple[str, list[int]]]:
     """Sentences with the marker numbers attached to each (markers removed)."""
+    return [(clean, numbers) for clean, numbers, _ in _split(text)]
+
+
+def _split(text: str) -> list[tuple[str, list[int], bool]]:
+    """:func:`split_marked`, with whether each sentence starts a line of its own (a list
+    item, or a sentence after one): answers that are lists stay lists."""
     parts, start = [], 0
     for m in END.finditer(text):
         parts.append(text[start:m.end()])
@@ -43,21 +49,23 @@ def split_marked(text: str) -> list[tuple[str, list[int]]]:
     out = []
     for part in parts:
         numbers = markers(part)
-        clean = re.sub(r"\s+([.!?,;:])", r"\1", MARKER.sub("", part))
-        clean = " ".join(clean.split())
+        clean = re.sub(r"[ \t]+([.!?,;:])", r"\1", MARKER.sub("", part))
+        # a list keeps its lines ("- " items); any other line break is a space
+        clean = re.sub(r"\s*\n\s*(?=- )", "\n", clean.strip())
+        clean = " ".join(clean.replace("\n- ", "\x00- ").split()).replace("\x00", "\n")
         if clean:
-            out.append((clean, numbers))
+            out.append((clean, numbers, part.lstrip(" \t").startswith("\n")))
     return out
 
 
 def resolve(text: str, passages: Sequence[NumberedPassage]) -> Resolved:
     """Validate, merge and renumber the markers of ``text`` against ``passages``."""
     given = {p.n: p for p in passages}
-    marked = split_marked(text)
+    marked = _split(text)
     canonical: dict[str, int] = {}  # doc_id → first passage number cited for it
     order: list[str] = []
     dropped: list[int] = []
-    for _, numbers in marked:
+    for _, numbers, _ in marked:
         for n in numbers:
             if n not in given:
                 dropped.append(n)
@@ -70,7 +78,8 @@ def resolve(text: str, passages: Sequence[NumberedPassage]) -> Resolved:
     out_sentences, pieces = [], []
     cited_by: dict[str, list[str]] = {doc: [] for doc in order}
     used: dict[str, set[int]] = {doc: set() for doc in order}
-    for clean, numbers in marked:
+    for clean, numbers, own_line in marked:
+        newline = "\n" if own_line and pieces else ""
         docs = []
         for n in numbers:
             if n in given and given[n].doc_id not in docs:
@@ -80,10 +89,11 @@ def resolve(text: str, passages: Sequence[NumberedPassage]) -> Resolved:
         for d in docs:
             cited_by[d].append(clean)
         out_sentences.append(AnswerSentence(clean, nums))
-        pieces.append(with_markers(clean, nums))
+        pieces.append(newline + with_markers(clean, nums))
     citations = [_citation(new_number[doc], [given[n] for n in sorted(used[doc])],
                            cited_by[doc]) for doc in order]
-    return Resolved(" ".join(pieces), out_sentences, citations, dropped)
+    joined = " ".join(pieces).replace(" \n", "\n")
+    return Resolved(joined, out_sentences, citations, dropped)
 
 
 def with_markers(sentence: str, numbers: list[int]) -> str:

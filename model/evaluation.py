@@ -2,6 +2,15 @@
 
 Pure computation: the runner (``policybot eval``) produces one :class:`Outcome` per
 question, whatever system answered it, so PolicyBot and a baseline are scored alike.
+
+Besides the classic retrieval/citation/abstention metrics, :func:`score` reports the
+measures users feel, per outcome (answered / evidence / not covered):
+
+- ``answered_gold``: answerable questions answered citing a gold document;
+- ``turned_away``: answerable questions told "not covered" (or "I can't tell");
+- ``answered_or_evidence_gold``: answerable questions answered citing a gold document,
+  or shown evidence that quotes one;
+- ``not_covered_answered``: questions the documents don't cover, answered confidently.
 """
 
 from __future__ import annotations
@@ -10,6 +19,10 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from model.answer import ANSWERED, EVIDENCE, NOT_COVERED
+
+UNCLEAR = "unclear"  # the question was turned back ("I can't tell what you're asking")
+
 
 @dataclass
 class Outcome:
@@ -17,13 +30,24 @@ class Outcome:
     retrieved: list[str]  # document keys of the passages retrieved
     cited: list[str]  # document keys cited by the answer
     abstained: bool
-    quotes_verbatim: list[bool] = field(default_factory=list)  # one per citation
+    quotes_verbatim: list[bool] = field(default_factory=list)  # one per citation/evidence
     sentences_supported: list[bool] = field(default_factory=list)
     latency_ms: float = 0.0
+    outcome: str = ""  # ANSWERED | EVIDENCE | NOT_COVERED | UNCLEAR; "" → from abstained
+    evidence: list[str] = field(default_factory=list)  # document keys quoted as evidence
+    kind: str = ""  # the question's kind, when the QA set has one
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            self.outcome = NOT_COVERED if self.abstained else ANSWERED
 
 
 def _ratio(num: float, den: float) -> float | None:
     return round(num / den, 4) if den else None
+
+
+def _gold_answered(o: Outcome) -> bool:
+    return o.outcome == ANSWERED and any(c in o.gold for c in o.cited)
 
 
 def score(outcomes: Sequence[Outcome]) -> dict[str, float | int | None]:
@@ -39,6 +63,19 @@ def score(outcomes: Sequence[Outcome]) -> dict[str, float | int | None]:
     latencies = sorted(o.latency_ms for o in outcomes)
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0.0
     return {
+        "questions": len(outcomes),
+        "answered": _ratio(sum(o.outcome == ANSWERED for o in outcomes), len(outcomes)),
+        "evidence": _ratio(sum(o.outcome == EVIDENCE for o in outcomes), len(outcomes)),
+        "not_covered": _ratio(sum(o.outcome in (NOT_COVERED, UNCLEAR) for o in outcomes),
+                              len(outcomes)),
+        "answered_gold": _ratio(sum(map(_gold_answered, answerable)), len(answerable)),
+        "turned_away": _ratio(sum(o.outcome in (NOT_COVERED, UNCLEAR) for o in answerable),
+                              len(answerable)),
+        "answered_or_evidence_gold": _ratio(sum(
+            _gold_answered(o) or (o.outcome == EVIDENCE and any(e in o.gold for e in o.evidence))
+            for o in answerable), len(answerable)),
+        "not_covered_answered": _ratio(sum(o.outcome == ANSWERED for o in unanswerable),
+                                       len(unanswerable)),
         "retrieval_recall": _ratio(sum(any(g in o.retrieved for g in o.gold)
                                        for o in answerable), len(answerable)),
         "gold_cited": _ratio(sum(any(c in o.gold for c in o.cited) for o in answered),
@@ -55,3 +92,9 @@ def score(outcomes: Sequence[Outcome]) -> dict[str, float | int | None]:
         "latency_median_ms": round(statistics.median(latencies), 1) if latencies else 0.0,
         "latency_p95_ms": round(p95, 1),
     }
+
+
+def by_kind(outcomes: Sequence[Outcome]) -> dict[str, dict[str, float | int | None]]:
+    """:func:`score` for each question kind (only when the QA set names kinds)."""
+    kinds = sorted({o.kind for o in outcomes if o.kind})
+    return {k: score([o for o in outcomes if o.kind == k]) for k in kinds}

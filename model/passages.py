@@ -25,6 +25,8 @@ class NumberedPassage:
     context_after: str = ""
     similarity: float | None = None  # cosine similarity to the question, when known
     doc_date: str = ""  # ISO date the indexed content last changed, shown beside citations
+    keyword_score: float | None = None  # BM25 score, when a keyword candidate: with
+    # ``similarity`` it tells whether the two retrievers agree on the best passage
 
     @property
     def window(self) -> str:

@@ -20,6 +20,8 @@ Rules:
 - Be brief: two to five sentences, plain language, no preamble."""
 
 NO_ANSWER = "The policies I can see don't cover this."
+EVIDENCE_TEXT = ("I couldn't find a direct answer. This is the closest the handbook comes; "
+                 "read it to check whether it applies.")
 
 
 def says_not_covered(text: str) -> bool:

@@ -18,7 +18,7 @@ STOPWORDS = frozenset("""
 
 
 _ABBREVIATION = re.compile(r"\b(?:[A-Z][a-z]{0,3}|e\.g|i\.e|etc|vs|approx|incl|No|Nr)\.$")
-_TABLE_ROW = re.compile(r"^[^:;]{1,60}: .*; [^:;]{1,60}: ")
+TABLE_ROW = re.compile(r"^(?:- )?[^:;]{1,60}: .*; [^:;]{1,60}: ")  # "Key: value; Key: …"
 
 
 def sentences(text: str) -> list[str]:
@@ -31,7 +31,7 @@ def sentences(text: str) -> list[str]:
         line = line.strip()
         if not line:
             continue
-        if _TABLE_ROW.match(line):
+        if TABLE_ROW.match(line):
             out.append(line)
             continue
         pieces = [s.strip() for s in _SPLIT.split(line) if s.strip()]
@@ -66,20 +66,38 @@ def answer_units(text: str, max_words: int = 70) -> list[str]:
     """Sentences, with a lead-in ending in ':' joined to the list items it introduces.
 
     "If a laptop is lost, report it within 1 hour:" says little alone; with its items it is
-    the answer. Units are for choosing and showing; quotes come from :func:`sentences`."""
+    the answer. Units are for choosing; :func:`unit_lines` gives the lines to show, and
+    quotes come from :func:`sentences`."""
+    return [unit if len(lines) == 1 else
+            f"{unit} {'; '.join(x[2:].strip().rstrip('.') for x in lines[1:])}."
+            for unit, lines in ((ls[0], ls) for ls in unit_lines(text, max_words))]
+
+
+def unit_lines(text: str, max_words: int = 70) -> list[list[str]]:
+    """The source lines of each of :func:`answer_units`' units, verbatim: a lead-in and
+    its "- " list items, or one sentence."""
     units = sentences(text)
-    out: list[str] = []
+    out: list[list[str]] = []
     i = 0
     while i < len(units):
         unit = units[i]
         i += 1
+        lines = [unit]
         if unit.endswith(":"):
-            items = []
             while i < len(units) and units[i].startswith("- ") and \
-                    len(" ".join([unit, *items, units[i]]).split()) <= max_words:
-                items.append(units[i][2:].strip().rstrip("."))
+                    len(" ".join([*lines, units[i]]).split()) <= max_words:
+                lines.append(units[i])
                 i += 1
-            if items:
-                unit = f"{unit} {'; '.join(items)}."
-        out.append(unit)
+        out.append(lines)
     return out
+
+
+_ASKS = re.compile(r"[^?]*\?+")
+
+
+def question_parts(question: str) -> list[str]:
+    """The separate questions of one message ("how many days do I get? can I carry them
+    over?"), each with at least two content words; ``[question]`` when there is one."""
+    parts = [m.group(0).strip() for m in _ASKS.finditer(question)]
+    parts = [p for p in parts if len(terms(p)) >= 2]
+    return parts if len(parts) > 1 else [question]

@@ -45,14 +45,21 @@ def ask(app: Any, question: str | None, audiences: tuple[str, ...], sources: tup
 @click.argument("qa_file", type=click.File("r"))
 @click.option("--baseline/--no-baseline", default=True,
               help="Also score the single-top-BM25-passage baseline.")
+@click.option("--ids", type=click.Choice(["all", "even", "odd"]), default="all",
+              show_default=True,
+              help="Score only records whose id number is even or odd (a dev/test split).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def evaluate(app: Any, qa_file: Any, baseline: bool, as_json: bool) -> None:
-    """Score answers on QA_FILE lines {id, question, gold_paths, answer[, audience]}."""
-    from bot.evaluation import run_evaluation
+def evaluate(app: Any, qa_file: Any, baseline: bool, ids: str, as_json: bool) -> None:
+    """Score answers on QA_FILE lines {id, question, gold_paths, answer[, audience]} or
+    the slack-dev format (adds corpus, kind, follows): results per outcome and per kind."""
+    from bot.evaluation import id_parity, run_evaluation
 
     items = list(read_batch(qa_file))
-    report = run_evaluation(app.settings, app.index(), items, baseline=baseline)
+    scored = None if ids == "all" else {str(i.get("id")) for i in items
+                                        if id_parity(i) == ids}
+    report = run_evaluation(app.settings, app.index(), items, baseline=baseline,
+                            scored=scored)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

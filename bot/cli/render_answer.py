@@ -7,12 +7,24 @@ from typing import Any
 
 import click
 
-from model.answer import Answer
+from model.answer import EVIDENCE, Answer
+
+EVIDENCE_HEADING = "The closest the handbook comes (not an answer — check it applies):"
 
 
 def answer(a: Answer) -> None:
     for note in a.notes:
         click.secho(f"note: {note}", fg="yellow", err=True)
+    if a.outcome == EVIDENCE and a.evidence:
+        click.secho("I couldn't find a direct answer.", bold=True)
+        click.secho(f"\n{EVIDENCE_HEADING}", bold=True)
+        for c in a.evidence:
+            click.secho(f"  {c.title} — {c.section}", fg="cyan")
+            click.echo(f"    {c.url}")
+            click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
+        click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms)", dim=True,
+                    err=True)
+        return
     if a.abstained or not a.grounded:
         click.secho(a.text if a.abstained else
                     "I couldn't tie an answer to the policies, so I won't guess.", bold=True)
@@ -25,7 +37,9 @@ def answer(a: Answer) -> None:
     for s in a.sentences:
         if s.text in flagged:
             click.secho(f"(not supported by the cited passage) {s.text}", fg="yellow")
-    click.echo(textwrap.fill(a.text, 100))
+    for line in a.text.splitlines():  # a table answer is a list, one row per line
+        click.echo(textwrap.fill(line, 100, subsequent_indent="  " if line.startswith("- ")
+                                 else ""))
     click.secho("\nSources:", bold=True)
     for c in a.citations:
         version = f"  ({c.doc_version[:12]})" if c.doc_version else ""
@@ -33,6 +47,20 @@ def answer(a: Answer) -> None:
         click.echo(f"    {c.url}")
         click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
     click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms)", dim=True, err=True)
+
+
+def _kinds_table(kinds: dict[str, dict[str, Any]]) -> list[str]:
+    columns = ["questions", "answered", "evidence", "not_covered", "answered_gold",
+               "turned_away", "answered_or_evidence_gold", "not_covered_answered"]
+    short = ["n", "answered", "evidence", "not cov.", "ans+gold", "turned", "ans/ev+gold",
+             "nc answered"]
+    lines = ["", "by kind".ljust(14) + "".join(h.rjust(12) for h in short)]
+    for kind, row in kinds.items():
+        cells = [row.get(c) for c in columns]
+        lines.append(kind.ljust(14) + "".join(
+            ("-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)).rjust(12)
+            for v in cells))
+    return lines
 
 
 def eval_table(report: dict[str, Any]) -> str:
@@ -48,4 +76,6 @@ def eval_table(report: dict[str, Any]) -> str:
             v = report["systems"][s][m]
             row += (f"{v:14.3f}" if isinstance(v, float) else f"{v!s:>14}")
         lines.append(row)
+    if report.get("by_kind"):
+        lines += _kinds_table(report["by_kind"])
     return "\n".join(lines)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 
 from bot.slack import kit, limits, messages
-from bot.slack.blocks_cite import related_lines, source_line
+from bot.slack.blocks_cite import evidence_section, related_lines, source_line
 from bot.slack.kit import Block
 from bot.slack.mrkdwn import escape, link, split, truncate
-from model.answer import Answer, Citation
+from model.answer import EVIDENCE, Answer, Citation
 from model.citations import MARKER, with_markers
 
 STREAM_SECTIONS = 5  # a partial answer longer than this is cut; the final message replaces it
@@ -65,6 +65,9 @@ def _body(answer: Answer, room: int) -> list[Block]:
         sources = kit.contexts([messages.SOURCES_HEADING, *lines],
                                room - len(text) - len(note), messages.more)
         return text + note + sources
+    if answer.outcome == EVIDENCE and answer.evidence:
+        shown = answer.evidence[: max(0, room - 1)]
+        return [kit.section(messages.EVIDENCE_LEAD)] + [evidence_section(c) for c in shown]
     lead = messages.ABSTAIN if answer.abstained else messages.UNGROUNDED
     related = answer.related if answer.abstained else (answer.related or answer.citations)
     blocks = [kit.section(lead)]
@@ -95,7 +98,9 @@ def answer_blocks(answer: Answer, *, answer_id: str, share: bool = False,
 
 def answer_text(answer: Answer) -> str:
     """The plain fallback for notifications and screen readers: no links, no markup."""
-    if not _states_fact(answer):
+    if answer.outcome == EVIDENCE and answer.evidence:
+        text = messages.EVIDENCE_TEXT
+    elif not _states_fact(answer):
         text = messages.ABSTAIN if answer.abstained else messages.UNGROUNDED
     else:
         text = " ".join(MARKER.sub("", shown_text(answer)).split())

@@ -63,6 +63,15 @@ def related_lines(citations: Sequence[Citation]) -> list[str]:
     return [f"• {title_link(c)}" for c in citations]
 
 
+def evidence_section(c: Citation) -> Block:
+    """A passage shown as evidence: its link and the verbatim quote, with no ``[n]``
+    marker, because it backs no claim."""
+    text = f"{title_link(c)}{details(c)}"
+    if c.quote.strip():
+        text += "\n" + quote(truncate(" ".join(c.quote.split()), QUOTE_CHARS))
+    return kit.section(text)
+
+
 def _citation_section(c: Citation) -> Block:
     text = f"*[{c.n}]* {title_link(c)}{details(c)}"
     if c.quote.strip():

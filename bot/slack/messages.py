@@ -22,6 +22,12 @@ EMPTY_QUESTION = ("Ask me a question about company policy, for example "
 ABSTAIN = "The policies I can see don't seem to cover this."
 UNGROUNDED = "I couldn't tie an answer to the policy documents, so I won't guess."
 RELATED_HEADING = "*Might be related*"
+# Evidence: no confident answer, only the closest passages, quoted; never an answer.
+EVIDENCE_LEAD = ("I couldn't find a direct answer. *The closest the handbook comes* is "
+                 "quoted below — it may not answer your question, so read it and check "
+                 "whether it applies.")
+EVIDENCE_TEXT = ("I couldn't find a direct answer; here is the closest the handbook comes "
+                 "(not an answer).")
 SOURCES_HEADING = "*Sources*"
 INDEX_MISSING = "No documents are indexed yet. Ask an admin to run `/policy reindex`."
 GENERIC_ERROR = ("Sorry, something went wrong while answering. Please try again in a "

@@ -16,7 +16,7 @@ class Metrics:
         self.questions = Counter("policybot_questions", "Questions received",
                                  ["surface"], registry=r)
         self.answers = Counter("policybot_answers", "Answers posted, by outcome "
-                               "(grounded, abstained, ungrounded, fallback)",
+                               "(grounded, evidence, abstained, ungrounded, fallback)",
                                ["outcome"], registry=r)
         self.abstentions = Counter("policybot_abstentions",
                                    "Answers where the policies did not cover the question",

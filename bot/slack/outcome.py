@@ -7,7 +7,7 @@ import logging
 from bot.slack import messages
 from bot.slack.services import Services
 from indexer.errors import IndexMissingError
-from model.answer import Answer
+from model.answer import EVIDENCE, Answer
 from model.validation import QuestionError
 
 log = logging.getLogger(__name__)
@@ -15,7 +15,10 @@ log = logging.getLogger(__name__)
 
 def record_outcome(svc: Services, answer: Answer, seconds: float) -> None:
     m = svc.metrics
-    if answer.abstained:
+    if answer.outcome == EVIDENCE:
+        outcome = "evidence"
+        m.abstentions.inc()
+    elif answer.abstained:
         outcome = "abstained"
         m.abstentions.inc()
     elif not answer.grounded:
