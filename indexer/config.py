@@ -139,6 +139,7 @@ class ChunkingSettings(_Strict):
     overlap_tokens: int = Field(40, ge=0)
     strip_template_tags: bool = True
     strip_patterns: list[str] = Field(default_factory=list, description="extra regexes")
+    windows: int = Field(0, ge=0, le=8, description="sentences per window row; 0 = none")
 
 
 class RetrievalSettings(_Strict):
@@ -147,6 +148,12 @@ class RetrievalSettings(_Strict):
     max_per_doc: int = Field(2, ge=1)
     rrf_k: int = Field(60, ge=1)
     neighbours: bool = True
+    clean_query: bool = Field(True, description="strip Slack chatter before searching")
+    vector_weight: float = Field(1.0, ge=0, description="weight of the vector ranks in fusion")
+    bm25_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranks in fusion")
+    doc_weight: float = Field(0.0, ge=0, description="share of a document's other passages "
+                              "added to its best one")
+    windows: bool = Field(True, description="search sentence-window rows when indexed")
 
 
 class IndexSettings(_Strict):
