@@ -17,7 +17,7 @@ Scores are over *distinct documents* in rank order: R@1 (the gold document first
 MRR@10. Follow-ups are searched as the answerer searches them (``retrieval_query`` with the
 earlier question); not-covered questions have no gold and are left out.
 
-Indexes live under ``/work/cache/ret-quality`` (``POLICYBOT_BENCH_CACHE``) and are rebuilt
+Indexes live under ``bench/results/cache`` (or ``POLICYBOT_BENCH_CACHE``) and are rebuilt
 only when their settings change. Chunk vectors are cached by text there too, so an
 experiment re-embeds only new texts; sync timings are therefore measured by
 ``--sync-timing``, which syncs both chunkings into fresh homes with no vector cache.
@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 from common import (
     HELD_OUT_CORPUS,
+    RESULTS,
     latency_ms,
     load_now,
     load_slack_dev,
@@ -60,14 +61,13 @@ from retrieval_quality import write_corpus
 from indexer.config import EmbeddingSettings
 from indexer.embedding import Embedder
 
-CACHE = Path(os.environ.get("POLICYBOT_BENCH_CACHE", "/work/cache/ret-quality"))
+CACHE = Path(os.environ.get("POLICYBOT_BENCH_CACHE", RESULTS / "cache"))
 INDEX_VERSION = "3"  # bump when chunking code changes what an index holds
 K = 10  # distinct documents scored
 FETCH = 30  # passages asked for, so that ≥ K distinct documents usually come back
 # PolicyBot's retrieval before issue 10, as settings: plain RRF over 200-token chunks.
 BEFORE: dict[str, Any] = {
-    "retrieval": {"clean_query": False, "vector_weight": 1.0, "bm25_weight": 1.0,
-                  "doc_weight": 0.0, "windows": False},
+    "retrieval": {"clean_query": False, "vector_weight": 1.0, "bm25_weight": 1.0},
     "chunking": {},  # no chunking change was kept (section 8 of docs/benchmarks.md)
 }
 NAIVE_WORDS = 180
@@ -214,6 +214,12 @@ class NaiveIndex:
         home = settings_key(f"naive-{label}", sources, {"words": NAIVE_WORDS})
         db = lancedb.connect(str(home))
         done = home / "complete"  # written last: an interrupted build is redone
+        building = home.with_name(home.name + ".building")
+        while building.exists() and not done.exists():  # another run builds it: wait
+            owner = int(building.read_text() or 0)
+            if not owner or not Path(f"/proc/{owner}").exists():
+                break
+            time.sleep(10)
         if not done.exists():
             rows = []
             for src in sources:

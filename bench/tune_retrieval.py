@@ -45,9 +45,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 for vw, bw in ((1.5, 1.0), (2.0, 1.0), (3.0, 1.0), (1.0, 1.5), (1.0, 2.0)):
     VARIANTS[f"+ cleanup, weights v{vw} b{bw}"] = {**BEFORE["retrieval"], "clean_query": True,
                                                    "vector_weight": vw, "bm25_weight": bw}
-for dw in (0.1, 0.25, 0.5, 1.0):
-    VARIANTS[f"+ cleanup, doc_weight {dw}"] = {**BEFORE["retrieval"], "clean_query": True,
-                                               "doc_weight": dw}
+# Document-level aggregation (doc_weight 0.1–1.0) was swept here with the implementation
+# of commit 507b1b7 and removed: it lowered R@1 (docs/benchmarks.md, section 8).
 for rk in (10, 30):
     VARIANTS[f"+ cleanup, rrf_k {rk}"] = {**BEFORE["retrieval"], "clean_query": True,
                                           "rrf_k": rk}

@@ -139,7 +139,6 @@ class ChunkingSettings(_Strict):
     overlap_tokens: int = Field(40, ge=0)
     strip_template_tags: bool = True
     strip_patterns: list[str] = Field(default_factory=list, description="extra regexes")
-    windows: int = Field(0, ge=0, le=8, description="sentences per window row; 0 = none")
 
 
 class RetrievalSettings(_Strict):
@@ -149,11 +148,9 @@ class RetrievalSettings(_Strict):
     rrf_k: int = Field(60, ge=1)
     neighbours: bool = True
     clean_query: bool = Field(True, description="strip Slack chatter before searching")
-    vector_weight: float = Field(1.0, ge=0, description="weight of the vector ranks in fusion")
+    vector_weight: float = Field(3.0, ge=0, description="weight of the vector ranks in fusion "
+                                 "(tuned on slack-dev dev questions)")
     bm25_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranks in fusion")
-    doc_weight: float = Field(0.0, ge=0, description="share of a document's other passages "
-                              "added to its best one")
-    windows: bool = Field(True, description="search sentence-window rows when indexed")
 
 
 class IndexSettings(_Strict):

@@ -2,11 +2,10 @@
 
 RRF needs no score calibration between the two retrievers (cosine similarities and BM25
 scores live on different scales) and no reranker weights, which are not available
-offline; each retriever's ranks carry a weight tuned on Slack-style dev questions
-(docs/benchmarks.md, section 8). Slack chatter is removed from the query first
-(:mod:`indexer.query`), and a passage's document lends it a share of the scores of its
-other candidate passages: a page that matches in several places is more likely the one
-that answers. Filters are applied inside both searches (pre-filtering), so a restricted
+offline. Each retriever's ranks carry a weight, tuned on Slack-style dev questions
+(docs/benchmarks.md, section 8): the bi-encoder understands a situation described in
+casual words better than BM25 matches them. Slack chatter is removed from the query first
+(:mod:`indexer.query`). Filters are applied inside both searches (pre-filtering), so a restricted
 passage is never even a candidate for someone outside its audience.
 """
 
@@ -95,7 +94,7 @@ class Retriever:
             lists.append((vector_w, self._vector(query, where, n)))
         if mode == "bm25" or (mode == "hybrid" and bm25_w):
             lists.append((bm25_w, self._bm25(query, where, n)))
-        passages = self._by_document(self._fuse(lists))
+        passages = self._fuse(lists)
         picked = self._cap_per_doc(passages, k)
         if self.settings.neighbours and picked:
             self._add_context(picked)
@@ -133,20 +132,6 @@ class Retriever:
                     else p.vector_score
                 seen.bm25_score = seen.bm25_score if p.bm25_score is None else p.bm25_score
         return sorted(fused.values(), key=lambda p: (-p.score, p.chunk_id))
-
-    def _by_document(self, passages: list[Passage]) -> list[Passage]:
-        """Each passage gains ``doc_weight`` × the fused scores of its document's other
-        candidates, then the list is re-sorted."""
-        weight = self.settings.doc_weight
-        if not weight:
-            return passages
-        totals: dict[str, float] = {}
-        for p in passages:
-            totals[p.doc_id] = totals.get(p.doc_id, 0.0) + p.score
-        for p in passages:
-            p.extra["passage_score"], p.extra["doc_score"] = p.score, totals[p.doc_id]
-            p.score += weight * (totals[p.doc_id] - p.score)
-        return sorted(passages, key=lambda p: (-p.score, p.chunk_id))
 
     def _cap_per_doc(self, passages: list[Passage], k: int) -> list[Passage]:
         per_doc: dict[str, int] = {}
