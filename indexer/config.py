@@ -148,8 +148,7 @@ class RetrievalSettings(_Strict):
     rrf_k: int = Field(60, ge=1)
     neighbours: bool = True
     clean_query: bool = Field(True, description="strip Slack chatter before searching")
-    vector_weight: float = Field(3.0, ge=0, description="weight of the vector ranks in fusion "
-                                 "(tuned on slack-dev dev questions)")
+    vector_weight: float = Field(1.0, ge=0, description="weight of the vector ranks in fusion")
     bm25_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranks in fusion")
 
 

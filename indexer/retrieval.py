@@ -2,9 +2,9 @@
 
 RRF needs no score calibration between the two retrievers (cosine similarities and BM25
 scores live on different scales) and no reranker weights, which are not available
-offline. Each retriever's ranks carry a weight, tuned on Slack-style dev questions
-(docs/benchmarks.md, section 8): the bi-encoder understands a situation described in
-casual words better than BM25 matches them. Slack chatter is removed from the query first
+offline. Each retriever's ranks carry a configurable weight (equal by default: a heavier
+vector side won on Slack-style dev questions but lost on a held-out corpus, see
+docs/benchmarks.md, section 8). Slack chatter is removed from the query first
 (:mod:`indexer.query`). Filters are applied inside both searches (pre-filtering), so a restricted
 passage is never even a candidate for someone outside its audience.
 """

@@ -178,3 +178,15 @@ def test_fusion_weights_decide_between_the_retrievers(index: PolicyIndex) -> Non
         assert [p.chunk_id for p in hybrid] == [p.chunk_id for p in alone]
         only[mode] = [p.chunk_id for p in alone]
     assert only["vector"] != only["bm25"]  # so the weights above really chose
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("<@U0123ABC> my laptop got stolen from my car 😭 who do i tell??",
+     "it-security/security-and-passwords.md"),
+    ("hey :wave: is there a budget for a new desk chair at home?? thx",
+     "it-security/equipment-and-laptops.md"),
+])
+def test_casual_slack_questions_rank_the_right_document_first(
+        index: PolicyIndex, question: str, expected: str) -> None:
+    results = index.retriever().search(question, k=5, sources=["handbook"])
+    assert _docs(results)[0] == expected, _docs(results)
