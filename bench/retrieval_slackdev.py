@@ -411,7 +411,7 @@ def sync_timing(embedder_model: Any, sources: list[dict[str, Any]], repeats: int
 
 
 def slackdev(embedder: Embedder, records: list[dict[str, Any]], dev_ids: set[str],
-             sources: list[dict[str, Any]]) -> dict[str, Any]:
+             sources: list[dict[str, Any]], only: list[str] | None = None) -> dict[str, Any]:
     """The three systems on every answerable slack-dev question; prints the table."""
     before = policybot_index("slackdev", sources, embedder, BEFORE["chunking"])
     now = policybot_index("slackdev", sources, embedder, {})
@@ -419,6 +419,7 @@ def slackdev(embedder: Embedder, records: list[dict[str, Any]], dev_ids: set[str
     systems = {"before": policybot_search(before, **BEFORE["retrieval"]),
                "now": policybot_search(now), "naive": naive.search,
                **{name: policybot_search(now, **o) for name, o in REJECTED.items()}}
+    systems = {k: v for k, v in systems.items() if not only or k in only}
     queries = slack_queries(records)
     for q in queries[:3]:  # warm-up: first queries open index files
         for fn in systems.values():
@@ -465,6 +466,8 @@ def main() -> None:
                         help="distinct PolicyQA queries to sample (default: all)")
     parser.add_argument("--no-policyqa", action="store_true")
     parser.add_argument("--no-slackdev", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated systems to run on "
+                        "slack-dev (default: all)")
     parser.add_argument("--seed", action="append", default=[], metavar="LANCEDB_DIR",
                         help="reuse chunk vectors of another index (same model and text)")
     parser.add_argument("--build-only", choices=("policybot", "naive", "policyqa"),
@@ -490,7 +493,8 @@ def main() -> None:
         return
     report: dict[str, Any] = {"load1_start": load_start}
     if not args.no_slackdev:
-        report.update(slackdev(embedder, records, {r["id"] for r in dev}, sources))
+        report.update(slackdev(embedder, records, {r["id"] for r in dev}, sources,
+                               args.only.split(",") if args.only else None))
         embedder.save()
     if not args.no_policyqa:
         report["policyqa"] = policyqa_report(embedder, args.policyqa_sample)
