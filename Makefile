@@ -27,6 +27,7 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python bench/indexing.py
 	$(BIN)/python bench/retrieval_quality.py
+	$(BIN)/python bench/retrieval_slackdev.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/answers.py
 	$(BIN)/python bench/slack_load.py

@@ -202,3 +202,54 @@ def synthetic_store(base: Any, uri: str, rows: int, noise: float) -> Any:
     store.ensure_table(dim)
     store.table.add(pa.concat_tables(parts))
     return store
+
+
+# -- slack-dev: the team's fixed tuning/reporting split ------------------------------------
+SLACK_DEV_CORPORA = {  # corpus value in questions.jsonl → (source name, folder, gold prefix)
+    "18f-tts-handbook": ("tts-handbook", ("corpora", "18f-tts-handbook", "pages"), "pages/"),
+    "sourcegraph-handbook": ("sourcegraph-handbook", ("corpora", "sourcegraph-handbook"), ""),
+    "sample-handbook": ("sample-handbook", None, ""),  # None: indexer/sample_handbook
+}
+HELD_OUT_CORPUS = "sourcegraph-handbook"  # never used for a tuning decision
+
+
+def load_slack_dev() -> list[dict[str, Any]]:
+    """The 150 slack-dev records, in file order (exits 0 without the shared data)."""
+    path = require_data("qa", "slack-dev", "questions.jsonl")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def slack_dev_split(records: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]],
+                                                                 list[dict[str, Any]]]:
+    """(dev, test) for the whole team: even id numbers (d002, d004, …) are dev and may be
+    tuned on; odd ones are test and are only ever reported. A follow-up and the question it
+    follows can land on different sides; the follow-up is scored where its own id falls.
+    Tuning decisions also leave out ``HELD_OUT_CORPUS`` (see ``tuning_records``)."""
+    dev, test = [], []
+    for r in records:
+        (dev if int(r["id"].lstrip("d")) % 2 == 0 else test).append(r)
+    return dev, test
+
+
+def tuning_records(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a tuning decision may look at: dev questions of the corpora not held out."""
+    dev, _ = slack_dev_split(records)
+    return [r for r in dev if r["corpus"] != HELD_OUT_CORPUS]
+
+
+def slack_dev_sources() -> list[dict[str, Any]]:
+    """Directory sources for the three slack-dev corpora, named as SLACK_DEV_CORPORA says."""
+    from indexer.sample import SAMPLE_DIR
+
+    out = []
+    for name, folder, _ in SLACK_DEV_CORPORA.values():
+        path = SAMPLE_DIR if folder is None else require_data(*folder)
+        out.append({"name": name, "type": "directory", "path": str(path)})
+    return out
+
+
+def slack_dev_gold(record: dict[str, Any]) -> tuple[str, set[str]]:
+    """(source name, gold doc ids) of a record, doc ids as the index spells them."""
+    name, _, prefix = SLACK_DEV_CORPORA[record["corpus"]]
+    return name, {f"{name}:{p.removeprefix(prefix)}" for p in record["gold_paths"]}

@@ -235,6 +235,9 @@ class RetrievalSettings(_Strict):
     max_per_doc: int = Field(2, ge=1)
     rrf_k: int = Field(60, ge=1)
     neighbours: bool = True
+    clean_query: bool = Field(True, description="strip Slack chatter before searching")
+    vector_weight: float = Field(1.0, ge=0, description="weight of the vector ranks in fusion")
+    bm25_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranks in fusion")
 
 
 class IndexSettings(_Strict):

@@ -1,8 +1,11 @@
-"""Hybrid retrieval: vector and BM25 candidates fused with Reciprocal Rank Fusion.
+"""Hybrid retrieval: vector and BM25 candidates fused by weighted Reciprocal Rank Fusion.
 
 RRF needs no score calibration between the two retrievers (cosine similarities and BM25
 scores live on different scales) and no reranker weights, which are not available
-offline. Filters are applied inside both searches (pre-filtering), so a restricted
+offline. Each retriever's ranks carry a configurable weight (equal by default: a heavier
+vector side won on Slack-style dev questions but lost on a held-out corpus, see
+docs/benchmarks.md, section 8). Slack chatter is removed from the query first
+(:mod:`indexer.query`). Filters are applied inside both searches (pre-filtering), so a restricted
 passage is never even a candidate for someone outside its audience.
 """
 
@@ -16,6 +19,7 @@ from typing import Any
 
 from indexer.config import AUDIENCE_RE, RetrievalSettings
 from indexer.embedding import Embedder
+from indexer.query import clean_query
 from indexer.store import ChunkStore, in_list, quote
 
 log = logging.getLogger(__name__)
@@ -100,11 +104,15 @@ class Retriever:
         k = k or self.settings.k
         where = build_filter(sources, audiences, self.configured)
         n = max(self.settings.candidates, k * 4)
+        if self.settings.clean_query:
+            query = clean_query(query)
         lists = []
-        if mode in ("hybrid", "vector"):
-            lists.append(self._vector(query, where, n))
-        if mode in ("hybrid", "bm25"):
-            lists.append(self._bm25(query, where, n))
+        # A retriever weighted 0 adds nothing to the fusion, so it is not even run.
+        vector_w, bm25_w = self.settings.vector_weight, self.settings.bm25_weight
+        if mode == "vector" or (mode == "hybrid" and (vector_w or not bm25_w)):
+            lists.append((vector_w, self._vector(query, where, n)))
+        if mode == "bm25" or (mode == "hybrid" and bm25_w):
+            lists.append((bm25_w, self._bm25(query, where, n)))
         passages = self._fuse(lists)
         picked = self._cap_per_doc(passages, k)
         if self.settings.neighbours and picked:
@@ -136,12 +144,13 @@ class Retriever:
             return []
         return [_passage(r, bm25_score=float(r["_score"])) for r in rows]
 
-    def _fuse(self, lists: list[list[Passage]]) -> list[Passage]:
+    def _fuse(self, lists: list[tuple[float, list[Passage]]]) -> list[Passage]:
         fused: dict[str, Passage] = {}
-        for ranked in lists:
+        single = len(lists) == 1  # one retriever: its ranks as they are, unweighted
+        for weight, ranked in lists:
             for rank, p in enumerate(ranked, start=1):
                 seen = fused.setdefault(p.chunk_id, p)
-                seen.score += 1.0 / (self.settings.rrf_k + rank)
+                seen.score += (1.0 if single else weight) / (self.settings.rrf_k + rank)
                 seen.vector_score = seen.vector_score if p.vector_score is None \
                     else p.vector_score
                 seen.bm25_score = seen.bm25_score if p.bm25_score is None else p.bm25_score

@@ -142,3 +142,51 @@ def test_sample_handbook_indexes_every_document_cleanly(index: PolicyIndex) -> N
         assert chrome not in text  # the HTML page's navigation and footer stay out
     pdf = [r for r in rows if r["path"].endswith(".pdf")]
     assert len({r["url"].split("#page=")[1] for r in pdf}) > 1  # links to several pages
+
+
+# -- ranking for Slack-style questions (issue 10) ---------------------------------------
+def _docs(results: list[Any]) -> list[str]:
+    out: list[str] = []
+    for p in results:
+        if p.path not in out:
+            out.append(p.path)
+    return out
+
+
+def test_slack_chatter_around_a_question_does_not_change_what_is_found(
+        index: PolicyIndex) -> None:
+    retriever = index.retriever()
+    plain = retriever.search("how many days of annual leave do I get?", k=10,
+                             sources=["handbook"])
+    chatty = retriever.search("hey team :wave: <@U0123ABC> how many days of annual leave "
+                              "do I get?? thanks!! 🙏", k=10, sources=["handbook"])
+    assert [p.chunk_id for p in chatty] == [p.chunk_id for p in plain]
+    assert plain[0].path == "people/annual-leave.md"
+
+
+def test_fusion_weights_decide_between_the_retrievers(index: PolicyIndex) -> None:
+    from indexer.retrieval import Retriever
+
+    query = "who approves travel over budget"
+    base = index.settings.retrieval
+    only = {}
+    for mode, weights in (("vector", {"bm25_weight": 0.0}), ("bm25", {"vector_weight": 0.0})):
+        settings = base.model_copy(update={**weights, "max_per_doc": 100})
+        retriever = Retriever(index.store, index.embedder, settings)
+        hybrid = retriever.search(query, k=15)
+        alone = retriever.search(query, k=15, mode=mode)
+        assert [p.chunk_id for p in hybrid] == [p.chunk_id for p in alone]
+        only[mode] = [p.chunk_id for p in alone]
+    assert only["vector"] != only["bm25"]  # so the weights above really chose
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("<@U0123ABC> my laptop got stolen from my car 😭 who do i tell??",
+     "it-security/security-and-passwords.md"),
+    ("hey :wave: is there a budget for a new desk chair at home?? thx",
+     "it-security/equipment-and-laptops.md"),
+])
+def test_casual_slack_questions_rank_the_right_document_first(
+        index: PolicyIndex, question: str, expected: str) -> None:
+    results = index.retriever().search(question, k=5, sources=["handbook"])
+    assert _docs(results)[0] == expected, _docs(results)
