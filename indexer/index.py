@@ -73,12 +73,13 @@ class PolicyIndex:
 
     @property
     def embedder(self) -> Embedder:
-        return self._once("embedder", lambda: Embedder(self.settings.embedding))
+        return self._once("embedder", lambda: Embedder(self.settings.embedding,
+                                                       self.settings.home))
 
     @property
     def chunker(self) -> Chunker:
         return self._once("chunker", lambda: Chunker(
-            self.embedder.model.tokenizer, self.settings.chunking, self.embedder.max_tokens))
+            self.embedder.tokenizer, self.settings.chunking, self.embedder.max_tokens))
 
     @property
     def state(self) -> StateDB:

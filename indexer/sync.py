@@ -1,8 +1,9 @@
 """Incremental sync of one or more sources into the chunk table.
 
 Per source: list → compare versions with what is indexed → read and parse only what
-changed → embed only chunks whose content hash is new → replace each changed document in
-one commit → prune what the source no longer lists. A source that cannot be listed keeps
+changed (or whose vectors come from another embedding space: model, runtime precision) →
+embed only chunks whose content hash is new → replace each changed document in one
+commit → prune what the source no longer lists. A source that cannot be listed keeps
 every row it had: a failed sync never deletes.
 """
 
@@ -82,13 +83,20 @@ class SourceSync:
     def _sync(self, refs: list[DocumentRef]) -> None:
         store = self.index.store
         known = store.documents(self.source.name)
+        foreign = store.foreign_documents(self.source.name, self.index.embedder.space)
+        if foreign:
+            log.warning("source %s: %d documents hold vectors from another embedding space "
+                        "than %s (model or backend/precision changed); re-embedding them",
+                        self.source.name, len(foreign), self.index.embedder.space)
         changed: list[tuple[DocumentRef, str | None]] = []
         for ref in refs:
             old = known.get(ref.path)
-            if old and not self.full and ref.version is not None and ref.version == old[0]:
+            if (old and not self.full and ref.version is not None and ref.version == old[0]
+                    and ref.path not in foreign):
                 self.report.unchanged += 1
             else:
-                changed.append((ref, old[0] if old else None))
+                # A foreign document is read afresh (no "not modified" shortcut).
+                changed.append((ref, old[0] if old and ref.path not in foreign else None))
         self._embed_and_write(self._prepare(changed, known))  # streams: batches as parsed
         listed = {r.path for r in refs}
         gone = sorted(f"{self.source.name}:{p}" for p in known if p not in listed)
@@ -132,7 +140,7 @@ class SourceSync:
         chunks = index.chunker.chunk(doc)
         doc_hash = sha(raw.content)
         rows = build_rows(self.source, raw.path, raw.version, doc_hash, doc.title, audience,
-                          chunks, index.embedder.model_id, now, doc.line_anchors,
+                          chunks, index.embedder.space, now, doc.line_anchors,
                           keywords(doc.metadata))
         if old is None:
             kind = "unchanged" if not rows else "added"  # an empty page adds nothing
