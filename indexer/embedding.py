@@ -55,14 +55,15 @@ def resolve_model_path(name: str, allow_download: bool = False) -> str:
 def vector_space(settings: EmbeddingSettings) -> str:
     """The name of the space an index's vectors live in; part of every content hash.
 
-    fp32 vectors from torch, ONNX Runtime and OpenVINO agree to cosine ≥ 0.99 on every
-    chunk of both benchmark corpora (docs/benchmarks.md), so they share the model's name
-    and switching between them re-embeds nothing. int8 vectors differ by more, so each
-    quantized runtime is a space of its own: switching to or from it re-embeds."""
+    torch keeps the model's name (indexes built before backends existed stay valid).
+    Every exported runtime and precision is a space of its own: int8 vectors differ from
+    fp32 ones by up to ~0.02 in cosine, and fp32 ONNX/OpenVINO vectors, though they matched
+    torch's to ≥ 0.9999 on every chunk measured, were not checked on every chunk of both
+    corpora — so switching backend re-embeds rather than assume."""
     model = settings.model.lower()
-    if settings.backend != "torch" and settings.quantize:
-        return f"{model}+{settings.backend}-int8"
-    return model
+    if settings.backend == "torch":
+        return model
+    return f"{model}+{settings.backend}-{'int8' if settings.quantize else 'fp32'}"
 
 
 class Embedder:
@@ -75,7 +76,8 @@ class Embedder:
         self.model_id = settings.model.lower()
         self.space = vector_space(settings)
         self.backend = settings.backend
-        self.precision = "int8" if self.space != self.model_id else "fp32"
+        self.precision = "int8" if settings.backend != "torch" and settings.quantize \
+            else "fp32"
         self.cache_dir = cache_dir or Path(os.environ.get("POLICYBOT_HOME", ".policybot"))
         self.threads = settings.threads or _cores()
         self._model: Any = None

@@ -75,7 +75,7 @@ def test_exported_fp32_and_int8_vectors_match_torch_on_handbook_chunks(
     # Token counting needs no torch model and agrees with the model's own tokenizer.
     assert fp32.count_tokens(handbook_chunks[:5]) == torch_embedder.count_tokens(
         handbook_chunks[:5])
-    assert fp32.space == vector_space(fp32.settings) == "all-minilm-l6-v2"
+    assert fp32.space == vector_space(fp32.settings) == f"all-minilm-l6-v2+{backend}-fp32"
     assert int8.space == f"all-minilm-l6-v2+{backend}-int8"
 
 
