@@ -165,4 +165,10 @@ def quantize_int8(fp32: Path, out: Path) -> None:
     (cosine to fp32 as low as 0.84 on handbook chunks, against 0.98 per channel)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True)
+    root = logging.getLogger()  # the quantizer logs hundreds of INFO lines on the root
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.setLevel(level)
