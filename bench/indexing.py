@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -181,4 +182,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--backends" in sys.argv[1:]:  # torch vs ONNX Runtime vs OpenVINO, one run
+        import backends
+
+        backends.compare("indexing")
+    else:
+        main()

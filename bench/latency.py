@@ -14,6 +14,7 @@ Run: ``.venv/bin/python bench/latency.py`` (11–15 min on 2 CPU cores, by load)
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -216,4 +217,9 @@ def report(r: dict[str, Any], path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--backends" in sys.argv[1:]:  # torch vs ONNX Runtime vs OpenVINO, one run
+        import backends
+
+        backends.compare("latency")
+    else:
+        main()

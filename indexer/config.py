@@ -207,9 +207,21 @@ SourceConfig = Annotated[
 
 class EmbeddingSettings(_Strict):
     model: str = Field("all-MiniLM-L6-v2", description="bundled name, local path or hub id")
+    backend: Literal["torch", "onnx", "openvino"] = Field(
+        "onnx", description="torch (GPU hosts), or a graph exported locally to ONNX and run "
+        "by ONNX Runtime or OpenVINO (CPU hosts: several times faster)")
+    quantize: bool = Field(True, description="int8 weights (onnx/openvino only)")
+    threads: int | None = Field(None, ge=1, description="CPU threads; default: cores available")
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)
     allow_download: bool = Field(False, description="let a hub id be fetched")
+
+    @model_validator(mode="after")
+    def _quantize_needs_export(self) -> EmbeddingSettings:
+        if self.backend == "torch" and self.quantize and "quantize" in self.model_fields_set:
+            raise ValueError("quantize = true needs backend = 'onnx' or 'openvino'; "
+                             "the torch backend runs the fp32 weights")
+        return self
 
 
 class ChunkingSettings(_Strict):

@@ -75,12 +75,13 @@ class PolicyIndex:
 
     @property
     def embedder(self) -> Embedder:
-        return self._once("embedder", lambda: Embedder(self.settings.embedding))
+        return self._once("embedder", lambda: Embedder(self.settings.embedding,
+                                                       self.settings.home))
 
     @property
     def chunker(self) -> Chunker:
         return self._once("chunker", lambda: Chunker(
-            self.embedder.model.tokenizer, self.settings.chunking, self.embedder.max_tokens))
+            self.embedder.tokenizer, self.settings.chunking, self.embedder.max_tokens))
 
     @property
     def state(self) -> StateDB:
@@ -102,7 +103,7 @@ class PolicyIndex:
             for config in configs:
                 began = utcnow()
                 source = build_source(config, self.settings.home / "cache")
-                shape = row_shape(config, self.settings.chunking, self.embedder.model_id)
+                shape = row_shape(config, self.settings.chunking, self.embedder.space)
                 try:
                     report = SourceSync(self, source, full, progress, shape).run()
                 finally:

@@ -96,11 +96,30 @@ class Retriever:
         """``configured``: source name → configured audience; only these sources answer."""
         self.store, self.embedder, self.settings = store, embedder, settings
         self.configured = dict(configured)
+        self._space_checked = False
+
+    def check_space(self) -> dict[str, int]:
+        """Rows per vector space that differ from the space queries are embedded in.
+
+        A query vector compared with vectors of another space (another model, or int8
+        against fp32) still ranks, but worse: this is said once, loudly, until a sync
+        re-embeds those rows (the sync does that by itself)."""
+        other = {s: n for s, n in self.store.spaces().items() if s != self.embedder.space}
+        if other:
+            log.warning("the index holds %s rows embedded in another space than %s (the "
+                        "embedding model or backend/precision changed): run `policybot sync` "
+                        "to re-embed them", ", ".join(f"{n} {s or 'unknown'}"
+                                                      for s, n in sorted(other.items())),
+                        self.embedder.space)
+        self._space_checked = True
+        return other
 
     def search(self, query: str, k: int | None = None, sources: list[str] | None = None,
                audiences: list[str] | None = None, mode: str = "hybrid") -> list[Passage]:
         """Top ``k`` passages for ``query`` visible to ``audiences``, ``mode`` one of
         hybrid, vector, bm25."""
+        if not self._space_checked:
+            self.check_space()
         k = k or self.settings.k
         where = build_filter(sources, audiences, self.configured)
         n = max(self.settings.candidates, k * 4)

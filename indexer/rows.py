@@ -115,13 +115,15 @@ def keywords(metadata: dict[str, Any], limit_words: int = 60) -> str:
 
 
 def build_rows(source: Source, path: str, version: str, doc_hash: str, title: str,
-               audience: list[str], chunks: list[Chunk], model_id: str,
+               audience: list[str], chunks: list[Chunk], space: str,
                now: datetime, line_anchors: bool = False, extra_terms: str = ""
                ) -> list[dict[str, Any]]:
     """Rows without vectors; the sync fills ``vector`` from the store or the model.
 
     ``search_text`` (BM25) is the embedded text plus ``extra_terms``; ``_embed`` is what
-    the model embeds and is dropped before the write."""
+    the model embeds and is dropped before the write. ``space`` names the vectors' space
+    (model + runtime precision, :func:`indexer.embedding.vector_space`): it keys the
+    content hash, so a vector is only reused within its space, and is stored per row."""
     doc_id = f"{source.name}:{path}"
     return [{
         "chunk_id": chunk_id(doc_id, c.section, c.ordinal), "doc_id": doc_id,
@@ -129,10 +131,10 @@ def build_rows(source: Source, path: str, version: str, doc_hash: str, title: st
         "url": source.link(path, version, _fragment(c, line_anchors)), "text": c.text,
         "search_text": f"{c.embed_text}\n{extra_terms}" if extra_terms else c.embed_text,
         "_embed": c.embed_text,
-        "vector": None, "content_hash": content_hash(model_id, c.embed_text),
+        "vector": None, "content_hash": content_hash(space, c.embed_text),
         "doc_hash": doc_hash, "doc_version": version, "updated_at": now,
         "audience": audience, "start_line": c.start_line, "end_line": c.end_line,
-        "ordinal": c.ordinal,
+        "ordinal": c.ordinal, "embedding": space,
     } for c in chunks]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from indexer.embedding import vector_space
 from indexer.scheduler import next_runs
 
 
@@ -30,5 +31,9 @@ def index_status(index: Any) -> dict[str, Any]:
         })
     orphans = sorted(set(counts) - {s.name for s in settings.sources})
     return {"home": str(settings.home), "index": settings.lance_uri,
-            "embedding_model": settings.embedding.model, "sources": sources,
+            "embedding_model": settings.embedding.model,
+            "embedding": {"backend": settings.embedding.backend,
+                          "space": vector_space(settings.embedding),
+                          "index_spaces": index.store.spaces()},
+            "sources": sources,
             "unconfigured_sources_in_index": orphans}

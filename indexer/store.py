@@ -43,6 +43,7 @@ def chunk_schema(dimension: int) -> pa.Schema:
         ("doc_version", pa.string()), ("updated_at", pa.timestamp("us", tz="UTC")),
         ("audience", pa.list_(pa.string())), ("start_line", pa.int32()),
         ("end_line", pa.int32()), ("ordinal", pa.int32()),
+        ("embedding", pa.string()),  # the vector space (model + runtime precision)
     ])
 
 
@@ -86,7 +87,12 @@ class ChunkStore:
         if not self.exists:
             self._table = self.db.create_table(self.table_name, schema=chunk_schema(dimension))
             return
-        width = self.table.schema.field("vector").type.list_size
+        schema = self.table.schema
+        if "embedding" not in schema.names:
+            # Tables from before the column: their space is unknown, so the next sync
+            # re-checks every document (a vector whose content hash matches is reused).
+            self.table.add_columns([pa.field("embedding", pa.string())])
+        width = schema.field("vector").type.list_size
         if width != dimension:
             raise IndexMissingError(
                 f"the index holds {width}-dimensional vectors but the embedding model makes "
@@ -126,6 +132,19 @@ class ChunkStore:
             return set()
         rows = self.table.search().select(["source"]).limit(None).to_arrow()
         return set(rows["source"].unique().to_pylist())
+
+    def spaces(self) -> dict[str, int]:
+        """Rows per vector space in the whole table ("" for rows of unknown space)."""
+        if not self.exists:
+            return {}
+        if "embedding" not in self.table.schema.names:
+            return {"": self.table.count_rows()}
+        column = (self.table.search().select(["embedding"]).limit(None).to_arrow()
+                  ["embedding"].to_pylist())
+        counts: dict[str, int] = {}
+        for value in column:
+            counts[value or ""] = counts.get(value or "", 0) + 1
+        return counts
 
     def vectors_for(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Existing vectors by content hash, so unchanged text is never embedded twice."""

@@ -1,8 +1,9 @@
 """Incremental sync of one or more sources into the chunk table.
 
 Per source: list → compare versions with what is indexed → read and parse only what
-changed → embed only chunks whose content hash is new → replace each changed document in
-one commit → prune what the source no longer lists. A source that cannot be listed keeps
+changed (or whose vectors come from another embedding space: model, runtime precision) →
+embed only chunks whose content hash is new → replace each changed document in one
+commit → prune what the source no longer lists. A source that cannot be listed keeps
 every row it had: a failed sync never deletes.
 """
 
@@ -107,7 +108,8 @@ class SourceSync:
         for ref in refs:
             old = known.get(ref.path)
             if old is not None and split_doc_hash(old.doc_hash)[1] != self.shape:
-                # Indexed under another configuration: read it whole (no conditional
+                # Indexed under another configuration or vector space (the embedding model,
+                # backend or precision is part of the shape): read it whole (no conditional
                 # request, whose 304 would leave the old rows in place) and re-derive.
                 self.report.reshaped += 1
                 changed.append((ref, None))
@@ -117,7 +119,8 @@ class SourceSync:
                 # --full ignores versions: no conditional GET, so a 304 cannot keep stale rows
                 changed.append((ref, old.version if old and not self.full else None))
         if self.report.reshaped:
-            log.info("source %s: configuration changed, re-deriving %d indexed document(s)",
+            log.info("source %s: configuration or embedding space changed, re-deriving %d indexed "
+                     "document(s)",
                      self.source.name, self.report.reshaped)
         self._embed_and_write(self._prepare(changed, known))  # streams: batches as parsed
         listed = {r.path for r in refs}
@@ -177,7 +180,7 @@ class SourceSync:
             return _Pending(doc_id, [], "unchanged", version, write=False)
         chunks = index.chunker.chunk(doc)
         rows = build_rows(self.source, raw.path, version, stored, doc.title, audience,
-                          chunks, index.embedder.model_id, now, doc.line_anchors, terms)
+                          chunks, index.embedder.space, now, doc.line_anchors, terms)
         if old is None:
             kind = "unchanged" if not rows else "added"  # an empty page adds nothing
         else:

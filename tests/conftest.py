@@ -36,11 +36,19 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Any:
+def model_cache(request: pytest.FixtureRequest) -> Path:
+    """Where tests keep the exported embedding model: exported on the first run (a fresh
+    clone included), reused after, keyed by the weights' hash like a deployment's."""
+    return Path(request.config.cache.mkdir("policybot-models"))
+
+
+@pytest.fixture(scope="session")
+def embedder(model_cache: Path) -> Any:
+    """The default embedding settings (the default backend), as a deployment runs them."""
     from indexer.config import EmbeddingSettings
     from indexer.embedding import Embedder
 
-    e = Embedder(EmbeddingSettings())
+    e = Embedder(EmbeddingSettings(), model_cache)
     e.model  # noqa: B018 - load once for the whole session
     return e
 

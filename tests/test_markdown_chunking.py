@@ -92,7 +92,7 @@ def test_repeated_headings_get_unique_anchors() -> None:
 
 @pytest.fixture(scope="module")
 def chunker(embedder: Any) -> Chunker:
-    return Chunker(embedder.model.tokenizer, ChunkingSettings(), embedder.max_tokens)
+    return Chunker(embedder.tokenizer, ChunkingSettings(), embedder.max_tokens)
 
 
 def _real_tokens(embedder: Any, texts: list[str]) -> list[int]:

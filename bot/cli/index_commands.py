@@ -112,13 +112,15 @@ def demo(app: Any, question: str) -> None:
     from bot.answering import build_answerer
     from bot.cli import render_answer
     from bot.settings import load_app_settings
+    from indexer.embedding import Embedder
     from indexer.index import PolicyIndex
     from indexer.sample import sample_source
 
     settings = load_app_settings(app.config, home=app.settings.home / "demo",
                                  database_url=None, lancedb_uri=None,
                                  sources=[sample_source()])
-    index = PolicyIndex(settings)
+    # The exported embedding model is cached in the main home, shared with real use.
+    index = PolicyIndex(settings, embedder=Embedder(settings.embedding, app.settings.home))
     render.sync_result(index.sync())
     click.secho(f"\nQ: {question}\n", bold=True)
     render_answer.answer(build_answerer(settings, index).answer(question))

@@ -34,7 +34,15 @@ def passages(question: str, results: list[Any]) -> None:
 
 
 def status(info: dict[str, Any]) -> str:
-    lines = [f"index: {info['index']}  (model {info['embedding_model']})"]
+    emb = info.get("embedding") or {}
+    lines = [f"index: {info['index']}  (model {info['embedding_model']}"
+             + (f", vectors {emb['space']} via {emb['backend']})" if emb else ")")]
+    other = {s or "unknown": n for s, n in (emb.get("index_spaces") or {}).items()
+             if s != emb.get("space")}
+    if other:
+        lines.append("warning: rows embedded in another space ("
+                     + ", ".join(f"{n} {s}" for s, n in sorted(other.items()))
+                     + "): run `policybot sync` to re-embed them")
     if not info["sources"]:
         lines.append("no sources configured")
     for s in info["sources"]:

@@ -1,0 +1,140 @@
+"""The runtimes behind :class:`indexer.embedding.Embedder`: torch, ONNX Runtime, OpenVINO.
+
+Each takes a list of texts and returns L2-normalised float32 vectors, the way
+sentence-transformers computes them (tokens truncated at the model's limit, masked mean
+pooling, normalisation). The exported runtimes tokenize with the ``tokenizers`` library
+and the model's own ``tokenizer.json``, so neither torch nor transformers is imported at
+question time. Texts are sorted by length before batching, as sentence-transformers does,
+so a batch pads to similar lengths.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def available_cores() -> int:
+    """CPUs this process may run on (a container's or taskset's share, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def load_tokenizer(model_dir: str, max_tokens: int) -> Any:
+    """The model's fast tokenizer, truncating at ``max_tokens`` and padding to the
+    longest text of a batch (the file itself says 128 and fixed padding; the model reads
+    up to ``max_seq_length``, which is what sentence-transformers uses)."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+    tok.enable_truncation(max_length=max_tokens)
+    pad_id = tok.token_to_id("[PAD]")
+    tok.enable_padding(pad_id=0 if pad_id is None else pad_id,
+                       pad_token="[PAD]" if pad_id is not None else tok.id_to_token(0))
+    return tok
+
+
+class ExportedRuntime:
+    """Shared batching and tokenizing; subclasses run one padded batch."""
+
+    def __init__(self, tokenizer: Any, batch_size: int) -> None:
+        self.tokenizer, self.batch_size = tokenizer, batch_size
+
+    def run_batch(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out: np.ndarray | None = None
+        steps = range(0, len(texts), self.batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            steps = tqdm(steps, desc="Batches", unit="batch")
+        for start in steps:
+            idx = order[start:start + self.batch_size]
+            enc = self.tokenizer.encode_batch([texts[i] for i in idx])
+            ids = np.array([e.ids for e in enc], dtype=np.int64)
+            feeds = {"input_ids": ids,
+                     "attention_mask": np.array([e.attention_mask for e in enc], np.int64),
+                     "token_type_ids": np.array([e.type_ids for e in enc], np.int64)}
+            vectors = self.run_batch(feeds)
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[idx] = vectors
+        assert out is not None
+        return out
+
+
+class OnnxRuntime(ExportedRuntime):
+    """ONNX Runtime on the CPU: fp32, or int8 MatMuls on the VNNI instructions."""
+
+    def __init__(self, onnx_path: Path, tokenizer: Any, batch_size: int, threads: int) -> None:
+        super().__init__(tokenizer, batch_size)
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3  # its warnings about unused initializers are noise
+        self.session = ort.InferenceSession(str(onnx_path), opts,
+                                            providers=["CPUExecutionProvider"])
+        self.names = [i.name for i in self.session.get_inputs()]
+
+    def run_batch(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        # InferenceSession.run is thread-safe: the bot's workers share one session.
+        out = self.session.run(None, {k: feeds[k] for k in self.names})[0]
+        return np.asarray(out, dtype=np.float32)
+
+
+class OpenVinoRuntime(ExportedRuntime):
+    """OpenVINO on the CPU, reading the same exported ONNX file."""
+
+    def __init__(self, onnx_path: Path, tokenizer: Any, batch_size: int, threads: int) -> None:
+        super().__init__(tokenizer, batch_size)
+        import openvino as ov
+
+        core = ov.Core()
+        # f32: on CPUs with bf16 units OpenVINO would otherwise compute in bf16 and the
+        # vectors would drift from the model's.
+        self.compiled = core.compile_model(str(onnx_path), "CPU", {
+            "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32",
+            "PERFORMANCE_HINT": "LATENCY"})
+        self.names = [i.get_any_name() for i in self.compiled.inputs]
+
+    def run_batch(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        request = self.compiled.create_infer_request()  # one per call: thread-safe
+        result = request.infer({k: feeds[k] for k in self.names})
+        return np.asarray(result[self.compiled.outputs[0]], dtype=np.float32)
+
+
+class TorchRuntime:
+    """sentence-transformers on torch: the reference, and the path for GPU hosts."""
+
+    def __init__(self, model_dir: str, device: str, batch_size: int,
+                 threads: int | None) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the weight-loading bar is noise in a CLI
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = SentenceTransformer(model_dir, device=device)
+        self.batch_size = batch_size
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        vectors = self.model.encode(texts, batch_size=self.batch_size,
+                                    normalize_embeddings=True, convert_to_numpy=True,
+                                    show_progress_bar=progress)
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,155 @@
+"""The exported embedding runtimes: same vectors as torch, cached by weights, never mixed.
+
+Real parts throughout: the bundled model's weights exported with torch.onnx, quantized
+with ONNX Runtime, run by ONNX Runtime (and OpenVINO where installed), compared with
+sentence-transformers on the sample handbook's real chunks.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from indexer.config import EmbeddingSettings, load_settings
+from indexer.embedding import Embedder, vector_space
+from indexer.onnx_export import ensure_onnx, export_dir, weights_hash
+
+SAMPLE = Path(__file__).resolve().parents[1] / "indexer" / "sample_handbook"
+
+
+@pytest.fixture(scope="module")
+def torch_embedder(model_cache: Path) -> Embedder:
+    return Embedder(EmbeddingSettings(backend="torch", quantize=False), model_cache)
+
+
+@pytest.fixture(scope="module")
+def handbook_chunks(tmp_path_factory: pytest.TempPathFactory, torch_embedder: Embedder
+                    ) -> list[str]:
+    """The texts the sync embeds for the sample handbook (heading path + chunk)."""
+    from indexer.chunking import Chunker
+    from indexer.config import ChunkingSettings
+    from indexer.documents import RawDocument
+    from indexer.parsing import parse_document
+    from indexer.parsing.cleaning import TemplateCleaner
+
+    chunker = Chunker(torch_embedder.tokenizer, ChunkingSettings(), torch_embedder.max_tokens)
+    texts: list[str] = []
+    for path in sorted(SAMPLE.rglob("*.md")):
+        raw = RawDocument(path=path.relative_to(SAMPLE).as_posix(), version="1",
+                          content=path.read_bytes(), media_type="markdown")
+        texts += [c.embed_text for c in chunker.chunk(parse_document(raw, TemplateCleaner()))]
+    assert len(texts) >= 20
+    return texts
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_exported_fp32_and_int8_vectors_match_torch_on_handbook_chunks(
+        backend: str, model_cache: Path, torch_embedder: Embedder,
+        handbook_chunks: list[str]) -> None:
+    if backend == "openvino":
+        pytest.importorskip("openvino")
+    reference = torch_embedder.embed(handbook_chunks, progress=False)
+    fp32 = Embedder(EmbeddingSettings(backend=backend, quantize=False), model_cache)
+    int8 = Embedder(EmbeddingSettings(backend=backend, quantize=True), model_cache)
+    v32 = fp32.embed(handbook_chunks, progress=False)
+    v8 = int8.embed(handbook_chunks, progress=False)
+
+    folder = export_dir(model_cache, "all-minilm-l6-v2", weights_hash(fp32.path))
+    assert (folder / "model.onnx").is_file() and (folder / "model.int8.onnx").is_file()
+    assert v32.dtype == v8.dtype == np.float32 and v32.shape == reference.shape
+    assert np.allclose(np.linalg.norm(v8, axis=1), 1.0, atol=1e-4)  # normalised like ST
+    c32, c8 = _cosines(v32, reference), _cosines(v8, reference)
+    assert c32.min() >= 0.9999, f"fp32 export drifted: min cosine {c32.min():.5f}"
+    assert c8.min() >= 0.97 and c8.mean() >= 0.985, (c8.min(), c8.mean())
+    # Queries (one text, no padding) agree too: the batch path pads, the query path not.
+    q = "How many days of annual leave do I get?"
+    assert float(fp32.embed_query(q) @ torch_embedder.embed_query(q)) >= 0.9999
+    # Token counting needs no torch model and agrees with the model's own tokenizer.
+    assert fp32.count_tokens(handbook_chunks[:5]) == torch_embedder.count_tokens(
+        handbook_chunks[:5])
+    assert fp32.space == vector_space(fp32.settings) == f"all-minilm-l6-v2+{backend}-fp32"
+    assert int8.space == f"all-minilm-l6-v2+{backend}-int8"
+
+
+def test_changed_weights_hash_exports_again_and_the_cache_is_reused(
+        tmp_path: Path, model_cache: Path, torch_embedder: Embedder) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    original = Path(torch_embedder.path)
+    path = ensure_onnx(original, model_cache, "all-minilm-l6-v2", quantize=False)
+    stamp = path.stat().st_mtime_ns
+    assert ensure_onnx(original, model_cache, "all-minilm-l6-v2", False) == path
+    assert path.stat().st_mtime_ns == stamp  # cached: not exported again
+
+    changed = tmp_path / "model"
+    shutil.copytree(original, changed)
+    weights = load_file(str(changed / "model.safetensors"))
+    name = next(k for k in weights if k.endswith("word_embeddings.weight"))
+    weights[name] = (weights[name] * 1.5).astype(weights[name].dtype)
+    save_file(weights, str(changed / "model.safetensors"), metadata={"format": "pt"})
+
+    assert weights_hash(changed) != weights_hash(original)
+    again = ensure_onnx(changed, model_cache, "all-minilm-l6-v2", quantize=False)
+    assert again != path and again.is_file()
+    assert path.stat().st_mtime_ns == stamp  # the other model's export is untouched
+    assert not list(again.parent.glob("*.tmp"))  # written under a temporary name, renamed
+
+    from indexer.embed_runtimes import OnnxRuntime, load_tokenizer
+
+    tok = load_tokenizer(str(original), 256)
+    text = ["Everyone gets 25 days of paid annual leave per year."]
+    old = OnnxRuntime(path, tok, 8, 1).encode(text)
+    new = OnnxRuntime(again, tok, 8, 1).encode(text)
+    assert float(old[0] @ new[0]) < 0.999  # the new weights really are in the new export
+
+
+def test_sync_re_embeds_rows_of_another_backend_instead_of_mixing(
+        tmp_path: Path, embedder: Any, torch_embedder: Embedder,
+        handbook_chunks: list[str]) -> None:
+    from indexer.index import PolicyIndex
+    from indexer.rows import content_hash
+
+    assert embedder.space != torch_embedder.space  # the default is a quantized runtime
+    settings = load_settings(home=tmp_path / "home", sources=[
+        {"name": "hb", "type": "directory", "path": str(SAMPLE)}])
+    first = PolicyIndex(settings, embedder=embedder)
+    chunks = first.sync().total("chunks_embedded")
+    assert first.store.spaces() == {embedder.space: chunks}
+
+    switched = PolicyIndex(settings, embedder=torch_embedder)
+    retriever = switched.retriever()
+    assert retriever.check_space() == {embedder.space: chunks}  # said before any sync
+    result = switched.sync()  # no document changed, yet every row is re-embedded
+    assert result.total("chunks_embedded") == chunks
+    assert switched.store.spaces() == {torch_embedder.space: chunks}
+    assert retriever.check_space() == {}
+    # Every stored vector is torch's own vector of the chunk's embed text now.
+    by_hash = {content_hash(torch_embedder.space, t): t for t in handbook_chunks}
+    rows = switched.store.table.search().select(["content_hash", "vector"]).limit(None)\
+        .to_list()
+    hashes = {r["content_hash"] for r in rows}
+    assert not hashes & {content_hash(embedder.space, t) for t in handbook_chunks}
+    known = [r for r in rows if r["content_hash"] in by_hash][:8]
+    assert len(known) >= 5
+    fresh = torch_embedder.embed([by_hash[r["content_hash"]] for r in known], progress=False)
+    stored = np.stack([np.asarray(r["vector"]) for r in known])
+    assert _cosines(stored, fresh).min() >= 0.9999
+
+    again = PolicyIndex(settings, embedder=torch_embedder).sync()
+    assert again.total("chunks_embedded") == 0  # same space: nothing to redo
+
+
+def test_quantize_with_the_torch_backend_is_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="quantize"):
+        EmbeddingSettings(backend="torch", quantize=True)
+    assert vector_space(EmbeddingSettings(backend="torch")) == "all-minilm-l6-v2"
