@@ -235,9 +235,9 @@ def available(labels: list[str]) -> list[str]:
     return out
 
 
-def compare(part: str) -> None:
+def compare(part: str, only: list[str] | None = None) -> None:
     require_data("corpora")
-    labels = available(list(BACKENDS))
+    labels = available([b for b in BACKENDS if not only or b in only])
     from indexer.config import EmbeddingSettings
     from indexer.embedding import Embedder
 
@@ -300,5 +300,7 @@ def report(results: dict[str, Any], part: str) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2], Path(sys.argv[3]))))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--only":  # e.g. --only "torch fp32,onnx int8"
+        compare("backends", [b.strip() for b in sys.argv[2].split(",")])
     else:
         compare("backends")

@@ -312,7 +312,7 @@ def policybot_search(index: Any, **overrides: Any) -> Search:
     from indexer.retrieval import Retriever
 
     settings = index.settings.retrieval.model_copy(update=overrides)
-    retriever = Retriever(index.store, index.embedder, settings)
+    retriever = Retriever(index.store, index.embedder, settings, index.retriever().configured)
 
     def run(query: str, source: str) -> list[str]:
         return distinct([p.doc_id for p in retriever.search(query, k=FETCH,

@@ -84,7 +84,7 @@ def windows_experiment(index: Any, embedder: Any, queries: list[dict[str, Any]],
     texts, docs = sentence_windows(index, "sample-handbook", size)
     matrix = embedder.embed(texts, progress=False)
     settings = index.settings.retrieval.model_copy(update=overrides)
-    retriever = Retriever(index.store, index.embedder, settings)
+    retriever = Retriever(index.store, index.embedder, settings, index.retriever().configured)
     qs = [q for q in queries if q["source"] == "sample-handbook"]
     out: dict[str, Any] = {"windows": len(texts), "questions": len(qs)}
     for w in [0.0, *weights]:

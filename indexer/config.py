@@ -210,7 +210,9 @@ class EmbeddingSettings(_Strict):
     backend: Literal["torch", "onnx", "openvino"] = Field(
         "onnx", description="torch (GPU hosts), or a graph exported locally to ONNX and run "
         "by ONNX Runtime or OpenVINO (CPU hosts: several times faster)")
-    quantize: bool = Field(True, description="int8 weights (onnx/openvino only)")
+    # int8 is 1.7x faster to sync than fp32 ONNX but lost 0.06 of slack-dev R@1 against
+    # torch (docs/benchmarks.md section 10), so fp32 is the default: equal vectors, faster.
+    quantize: bool = Field(False, description="int8 weights (onnx/openvino only)")
     threads: int | None = Field(None, ge=1, description="CPU threads; default: cores available")
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)

@@ -117,7 +117,7 @@ def test_sync_re_embeds_rows_of_another_backend_instead_of_mixing(
     from indexer.index import PolicyIndex
     from indexer.rows import content_hash
 
-    assert embedder.space != torch_embedder.space  # the default is a quantized runtime
+    assert embedder.space != torch_embedder.space  # the default is an exported runtime
     settings = load_settings(home=tmp_path / "home", sources=[
         {"name": "hb", "type": "directory", "path": str(SAMPLE)}])
     first = PolicyIndex(settings, embedder=embedder)

@@ -172,7 +172,8 @@ def test_fusion_weights_decide_between_the_retrievers(index: PolicyIndex) -> Non
     only = {}
     for mode, weights in (("vector", {"bm25_weight": 0.0}), ("bm25", {"vector_weight": 0.0})):
         settings = base.model_copy(update={**weights, "max_per_doc": 100})
-        retriever = Retriever(index.store, index.embedder, settings)
+        retriever = Retriever(index.store, index.embedder, settings,
+                              index.retriever().configured)
         hybrid = retriever.search(query, k=15)
         alone = retriever.search(query, k=15, mode=mode)
         assert [p.chunk_id for p in hybrid] == [p.chunk_id for p in alone]
