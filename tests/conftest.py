@@ -67,6 +67,18 @@ def make_index(tmp_path: Path, embedder: Any) -> Callable[..., Any]:
     return make
 
 
+def sample_index(home: Path, embedder: Any, source: str) -> tuple[Any, Any]:
+    """App settings and a synced index of the bundled sample handbook under ``home``."""
+    from bot.settings import load_app_settings
+    from indexer.index import PolicyIndex
+    from indexer.sample import sample_source
+
+    settings = load_app_settings(home=home, sources=[sample_source(source)])
+    index = PolicyIndex(settings, embedder=embedder)
+    assert index.sync().ok
+    return settings, index
+
+
 def write(root: Path, rel: str, text: str) -> Path:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,26 +13,21 @@ import pytest
 from click.testing import CliRunner
 
 from bot.answering import build_answerer
-from bot.settings import load_app_settings
-from indexer.index import PolicyIndex
-from indexer.sample import SAMPLE_DIR, sample_source
+from indexer.sample import SAMPLE_DIR
 from model.answer import ANSWERED, EVIDENCE, NOT_COVERED, Answer, Citation
 from model.answerer import AnswerPolicy
 from model.citations import MARKER
 from model.prompts import NO_ANSWER
 from model.validation import QuestionError, UnclearQuestion
 from tests.blocks_check import assert_within_limits, texts
+from tests.conftest import sample_index
 
 DEMO = "How many days of annual leave do I get?"
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> tuple[Any, Any]:
-    home = tmp_path_factory.mktemp("outcomes")
-    settings = load_app_settings(home=home, sources=[sample_source("sample-handbook")])
-    index = PolicyIndex(settings, embedder=embedder)
-    assert index.sync().ok
-    return settings, index
+    return sample_index(tmp_path_factory.mktemp("outcomes"), embedder, "sample-handbook")
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ import pytest
 from bot.answering import build_answerer
 from bot.settings import load_app_settings
 from indexer.index import PolicyIndex
-from indexer.sample import sample_source
 from model.answerer import Asker
 from model.generators.base import Generator, GeneratorError, GeneratorUnavailable
 from model.passages import NumberedPassage, Turn
 from model.validation import QuestionError, clean_question
+from tests.conftest import sample_index
 
 
 class Scripted(Generator):
@@ -36,11 +36,7 @@ class Scripted(Generator):
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> tuple[Any, Any]:
-    home = tmp_path_factory.mktemp("answers")
-    settings = load_app_settings(home=home, sources=[sample_source("handbook")])
-    index = PolicyIndex(settings, embedder=embedder)
-    assert index.sync().ok
-    return settings, index
+    return sample_index(tmp_path_factory.mktemp("answers"), embedder, "handbook")
 
 
 @pytest.fixture
