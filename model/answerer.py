@@ -72,12 +72,6 @@ class AnswerPolicy:
                 p.coverage_weight if self.coverage_weight is None else self.coverage_weight)
 
 
-def confidence(query: str, passages: Sequence[NumberedPassage], weight: float = 0.7,
-               top: int = 3) -> float:
-    """The gate's score (kept under its old name for callers)."""
-    return gate_score(query, passages, weight, top)
-
-
 class Answerer:
     def __init__(self, retrieve: Retrieve, generator: Generator, extractive: ExtractiveGenerator,
                  support: SupportChecker, policy: AnswerPolicy | None = None) -> None:
