@@ -34,7 +34,7 @@ def main() -> None:
     items = slack_dev.questions()
     answerer = build_answerer(settings, index)
     answerer.answer("warm up the model and the index", Asker(sources=("sample-handbook",)))
-    test = {i["id"] for i in items if slack_dev.split(i) == "test"}
+    test = slack_dev.test_ids(items)
     load = load_now()
     rows = collect(answerer, settings, index, items, baseline=False, scored=test)
     groups: dict[str, list[Any]] = {"all": rows}

@@ -28,6 +28,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
+# Indexes the benchmarks build and reuse between runs.
+BENCH_CACHE = Path(os.environ.get("POLICYBOT_BENCH_CACHE", RESULTS / "cache"))
 CORPORA = {  # source name → folder under shared/data/corpora
     "tts-handbook": "18f-tts-handbook/pages",
     "sourcegraph-handbook": "sourcegraph-handbook",

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import random
 import re
 import statistics
@@ -42,8 +41,8 @@ from typing import Any
 
 import numpy as np
 from common import (
+    BENCH_CACHE,
     HELD_OUT_CORPUS,
-    RESULTS,
     latency_ms,
     load_now,
     load_slack_dev,
@@ -61,7 +60,7 @@ from retrieval_quality import write_corpus
 from indexer.config import EmbeddingSettings
 from indexer.embedding import Embedder
 
-CACHE = Path(os.environ.get("POLICYBOT_BENCH_CACHE", RESULTS / "cache"))
+CACHE = BENCH_CACHE
 INDEX_VERSION = "3"  # bump when chunking code changes what an index holds
 K = 10  # distinct documents scored
 FETCH = 30  # passages asked for, so that ≥ K distinct documents usually come back

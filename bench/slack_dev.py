@@ -1,30 +1,25 @@
 """The slack-dev question set and one index of its three corpora, shared by the answer
 benchmarks (``answer_quality.py``, ``fit_answerability.py``).
 
-The split is fixed for the whole team: questions with an even id number (d002, d004, …)
-are "dev" and may be tuned on; odd ids are "test" and are only reported. The
-sourcegraph-handbook corpus is held out of tuning altogether, so thresholds are fitted on
-dev questions of the 18F and sample handbooks only.
+The split and the held-out corpus are the team's, from ``common`` (``slack_dev_split``,
+``tuning_records``): even ids are dev, odd ids test, and sourcegraph-handbook is never
+tuned on, so thresholds are fitted on dev questions of the 18F and sample handbooks only.
 
 The index (one source per corpus, named as the questions' ``corpus`` field) is built once
-under ``POLICYBOT_BENCH_CACHE`` (default ``/work/cache/ans-quality``) and re-synced, which
+under ``common.BENCH_CACHE`` and re-synced, which
 reads nothing again when the corpora are unchanged.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
-from common import require_data
-
-HELD_OUT = "sourcegraph-handbook"
+from common import BENCH_CACHE, load_slack_dev, require_data, slack_dev_split, tuning_records
 
 
 def cache_home() -> Path:
-    return Path(os.environ.get("POLICYBOT_BENCH_CACHE", "/work/cache/ans-quality")) / "home"
+    return BENCH_CACHE / "slack-dev-answers"
 
 
 def sources() -> list[dict[str, Any]]:
@@ -39,19 +34,17 @@ def sources() -> list[dict[str, Any]]:
 
 
 def questions() -> list[dict[str, Any]]:
-    path = require_data("qa", "slack-dev", "questions.jsonl")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    return load_slack_dev()
 
 
-def split(item: dict[str, Any]) -> str:
-    """"dev" for even id numbers, "test" for odd ones."""
-    return "dev" if int(item["id"].lstrip("d")) % 2 == 0 else "test"
+def test_ids(items: list[dict[str, Any]]) -> set[str]:
+    """Ids of the report split (odd id numbers)."""
+    return {i["id"] for i in slack_dev_split(items)[1]}
 
 
 def tuning_set(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Dev questions outside the held-out corpus: the only ones anything is fitted on."""
-    return [i for i in items if split(i) == "dev" and i["corpus"] != HELD_OUT]
+    return tuning_records(items)
 
 
 def index() -> tuple[Any, Any]:
