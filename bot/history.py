@@ -15,8 +15,9 @@ from sqlalchemy import and_, delete, desc, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.alert_ledger import AlertLedger
-from bot.history_tables import answer_docs, answers, feedback, metadata, slack_events
-from indexer.state import make_engine, utcnow
+from bot.history_tables import answer_docs, answers, feedback, slack_events
+from indexer.db import open_state
+from indexer.state import utcnow
 from model.answer import Answer
 
 
@@ -44,8 +45,7 @@ class AnswerRecord:
 
 class BotHistory:
     def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        self.engine = open_state(url)
         self.alerts = AlertLedger(self.engine)
 
     def ping(self) -> None:

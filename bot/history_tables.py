@@ -1,7 +1,8 @@
 """The bot's tables, beside the indexer's in the same state database.
 
 Kept apart from :mod:`indexer.state` because only the Slack surface writes them: the
-indexer never learns who asked what.
+indexer never learns who asked what. Registered on the one :data:`indexer.db.metadata`;
+the migrations in ``indexer/migrations/`` create and change them.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-metadata = MetaData()
+from indexer.db import metadata
 
 # Slack delivers an event again when it thinks we were slow (X-Slack-Retry-Num); the key
 # (event_id, or client_msg_id) is claimed once, so a retry never answers twice.

@@ -1,7 +1,9 @@
 """Runs each source's sync on its schedule (APScheduler 3.x).
 
 Jobs persist in the state database, so a restart neither forgets a schedule nor runs a
-missed sync more than once (coalescing). One worker thread plus the index lock mean no
+missed sync more than once (coalescing). APScheduler creates and owns its job table
+(``apscheduler_jobs``; the migrations leave it alone), on the process's one engine for the
+state database. One worker thread plus the index lock mean no
 two syncs ever overlap, even with `policybot sync` started by hand meanwhile.
 """
 
@@ -15,8 +17,9 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, JobExec
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, Float, MetaData, String, Table, inspect, select
 
+from indexer.db import engine_for, open_state
 from indexer.errors import PolicyBotError
 from indexer.schedule import parse_schedule
 
@@ -24,6 +27,18 @@ log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
 JOB_PREFIX = "sync:"
 _INDEX: dict[str, Any] = {}  # the PolicyIndex the running scheduler's jobs use
+# The two columns of APScheduler's table that ``next_runs`` reads (a separate MetaData:
+# the table is APScheduler's, not the migrations').
+_jobs = Table(JOB_TABLE, MetaData(), Column("id", String(191), primary_key=True),
+              Column("next_run_time", Float(25)))
+
+
+class SharedEngineJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy job store on the process's one state engine: its shutdown
+    leaves the engine to the other users instead of disposing of it."""
+
+    def shutdown(self) -> None:
+        pass
 
 
 def run_scheduled_sync(source: str) -> None:
@@ -55,8 +70,8 @@ def start_scheduler(index: Any) -> BackgroundScheduler:
     """Start a background scheduler with one job per scheduled source."""
     _INDEX["index"] = index
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=index.settings.db_url,
-                                                 tablename=JOB_TABLE)},
+        jobstores={"default": SharedEngineJobStore(engine=open_state(index.settings.db_url),
+                                                   tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=UTC,
@@ -89,15 +104,12 @@ def _reconcile(scheduler: BackgroundScheduler, sources: list[Any]) -> None:
 def next_runs(db_url: str, sources: list[Any]) -> dict[str, tuple[datetime | None, bool]]:
     """source → (next run, whether a scheduler has stored it) for ``policybot status``."""
     stored: dict[str, float] = {}
-    try:
-        engine = create_engine(db_url)
+    engine = engine_for(db_url)
+    if inspect(engine).has_table(JOB_TABLE):  # else no scheduler has ever run here
         with engine.connect() as conn:
-            for job_id, ts in conn.execute(text(f"SELECT id, next_run_time FROM {JOB_TABLE}")):
+            for job_id, ts in conn.execute(select(_jobs.c.id, _jobs.c.next_run_time)):
                 if ts is not None:
                     stored[job_id] = float(ts)
-        engine.dispose()
-    except Exception:  # no scheduler has ever run: the table does not exist yet
-        stored = {}
     out: dict[str, tuple[datetime | None, bool]] = {}
     now = datetime.now(UTC)
     for s in sources:

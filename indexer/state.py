@@ -1,14 +1,14 @@
 """Relational state: the history of sync runs and the documents each run could not index.
 
 SQLAlchemy Core over SQLite by default (a file in the PolicyBot home) or PostgreSQL in
-production; the scheduler's job store lives in the same database.
+production; the tables are registered on :data:`indexer.db.metadata` and created by its
+migrations, and the scheduler's job store lives in the same database.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -17,19 +17,15 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
-    create_engine,
     desc,
-    event,
     insert,
     select,
 )
-from sqlalchemy.engine import Engine
 
-metadata = MetaData()
+from indexer.db import metadata, open_state
 
 sync_runs = Table(
     "sync_runs", metadata,
@@ -72,29 +68,12 @@ class RunRecord:
     error: str | None = None
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL so readers never block the sync."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
-        @event.listens_for(engine, "connect")
-        def _wal(dbapi_conn, _record):  # pragma: no cover - trivial
-            dbapi_conn.execute("PRAGMA journal_mode=WAL")
-            dbapi_conn.execute("PRAGMA busy_timeout=10000")
-            # WAL + NORMAL never corrupts; a power cut may lose the last commits. The bot
-            # commits on every Slack event, and FULL's fsyncs made acks wait (p99 ~1 s).
-            dbapi_conn.execute("PRAGMA synchronous=NORMAL")
-    return engine
-
-
 class StateDB:
-    """Sync history. Created on first use; safe to share between threads."""
+    """Sync history; safe to share between threads. Opening it migrates the schema."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        self.engine = open_state(url)
 
     def record_run(self, run: RunRecord, failures: list[tuple[str, str]]) -> int:
         with self.engine.begin() as conn:

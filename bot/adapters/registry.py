@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import JSON, Column, DateTime, String, Table, Text, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.settings import AppSettings
-from indexer.state import make_engine, utcnow
-
-metadata = MetaData()
+from indexer.db import metadata, open_state
+from indexer.state import utcnow
 
 adapter_versions = Table(
     "adapter_versions", metadata,
@@ -63,8 +62,7 @@ class AdapterRegistry:
     def __init__(self, settings: AppSettings, engine: Engine | None = None,
                  cache_s: float = 5.0) -> None:
         self.settings = settings
-        self.engine = engine or make_engine(settings.db_url)
-        metadata.create_all(self.engine)
+        self.engine = engine or open_state(settings.db_url)
         self.cache_s = cache_s
         self._lock = threading.Lock()
         self._active: dict[str, AdapterVersion] = {}

@@ -70,16 +70,24 @@ def main(ctx: click.Context, config: Path | None, verbose: bool) -> None:
     """PolicyBot: answers about company policies, with links to the exact passages."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "sentence_transformers", "apscheduler.executors", "filelock"):
+    for noisy in ("httpx", "sentence_transformers", "apscheduler.executors", "filelock",
+                  "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = AppContext(config)
 
 
 def _register() -> None:
-    from bot.cli import adapter_commands, answer_commands, index_commands, serve_commands
+    from bot.cli import (
+        adapter_commands,
+        answer_commands,
+        db_commands,
+        index_commands,
+        serve_commands,
+    )
 
     for command in (index_commands.COMMANDS + answer_commands.COMMANDS
-                    + serve_commands.COMMANDS + adapter_commands.COMMANDS):
+                    + serve_commands.COMMANDS + adapter_commands.COMMANDS
+                    + db_commands.COMMANDS):
         main.add_command(config_option(command))
 
 

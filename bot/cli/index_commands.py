@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from bot.cli import render
+from bot.cli.db_commands import upgrade_state
 from bot.cli.options import one_or_batch, question_options, read_batch, split_values
 
 
@@ -22,6 +23,7 @@ def sync(app: Any, sources: tuple[str, ...], full: bool, as_json: bool) -> None:
     """Bring the index in step with the configured sources."""
     if not app.settings.sources:
         raise click.UsageError("no sources configured: add [[sources]] to the config file")
+    upgrade_state(app.settings)
     result = app.index().sync(list(sources) or None, full=full)
     if as_json:
         click.echo(json.dumps(result.summary()))
@@ -78,6 +80,7 @@ def scheduler(app: Any) -> None:
     if not any(s.schedule for s in index.settings.sources):
         raise click.UsageError("no source has a schedule: add schedule = \"6h\" (or a cron "
                                "line) to a [[sources]] entry")
+    upgrade_state(app.settings)
     _alert_from_here(app.settings, index)
     sched = start_scheduler(index)
     stop = threading.Event()

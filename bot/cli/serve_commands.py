@@ -25,8 +25,10 @@ def serve(app: Any, mode: str, host: str, port: int, threads: int) -> None:
     Secrets come from the environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, and
     SLACK_APP_TOKEN for --socket; POLICYBOT_SLACK_API_URL for another Slack API host.
     """
+    from bot.cli.db_commands import upgrade_state
     from bot.slack.runner import serve as run
 
+    upgrade_state(app.settings)
     run(app.settings, mode == "socket", host, port, threads)
 
 
