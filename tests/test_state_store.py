@@ -230,3 +230,30 @@ def test_sqlite_is_shared_safely_between_processes(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+def test_scheduled_jobs_persist_in_the_state_database_on_its_one_engine(
+        state_url: str, tmp_path: Path) -> None:
+    """APScheduler keeps its own table, but on the state database's engine: a restart
+    finds the job and its next run time, and ``policybot status`` reads them."""
+    from indexer.config import load_settings
+    from indexer.index import PolicyIndex
+    from indexer.scheduler import JOB_TABLE, next_runs, start_scheduler
+
+    source = {"name": "hr", "type": "directory", "path": str(tmp_path), "schedule": "1h"}
+    settings = load_settings(home=tmp_path / "home", database_url=state_url, sources=[source])
+    scheduler = start_scheduler(PolicyIndex(settings))
+    try:
+        assert scheduler._lookup_jobstore("default").engine is engine_for(state_url)
+        next_run = scheduler.get_job("sync:hr").next_run_time
+    finally:
+        scheduler.shutdown(wait=True)
+    when, stored = next_runs(state_url, settings.sources)["hr"]
+    assert stored and when == next_run
+    assert JOB_TABLE in inspect(engine_for(state_url)).get_table_names()
+    assert StateDB(state_url).runs() == []  # the engine outlives the scheduler's shutdown
+    restarted = start_scheduler(PolicyIndex(settings))
+    try:
+        assert restarted.get_job("sync:hr").next_run_time == next_run
+    finally:
+        restarted.shutdown(wait=True)
