@@ -125,16 +125,30 @@ def upgrade(url: str, revision: str = "head") -> str | None:
         try:
             command.upgrade(alembic_config(url, connection=conn), revision)
         except CommandError as exc:
-            raise SchemaError(
-                f"the state database {_safe(url)} is at revision {before}, which this "
-                f"PolicyBot does not know (its latest is {head_revision()}): it was written "
-                f"by a newer release; upgrade PolicyBot ({exc})") from exc
+            if before is not None and not _known(before):
+                raise SchemaError(
+                    f"the state database {_safe(url)} is at revision {before}, which this "
+                    f"PolicyBot does not know (its latest is {head_revision()}): it was "
+                    f"written by a newer release; upgrade PolicyBot") from exc
+            raise SchemaError(f"cannot migrate the state database {_safe(url)}: {exc}"
+                              ) from exc
         after = _revision(conn)
     if after != before:
         log.info("state database %s migrated from %s to %s", _safe(url), before, after)
     if revision == "head":
         _ready.add(url)
     return after
+
+
+def _known(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision)
+    except CommandError:
+        return False
+    return True
 
 
 def _revision(conn: Connection) -> str | None:
