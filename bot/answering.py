@@ -81,10 +81,9 @@ def with_adapter(answerer: Answerer, model: str | None) -> Answerer:
     ``answerer`` itself. Otherwise a shallow copy shares retrieval, the extractive fallback,
     the support checker and the HTTP pool, so per-channel adapters cost nothing per question
     and the shared answerer is never mutated under concurrent requests."""
-    switch = getattr(answerer.generator, "with_model", None)
-    if model is None or switch is None:
+    if model is None or not answerer.generator.selects_adapters:
         return answerer
-    generator = switch(model)
+    generator = answerer.generator.with_model(model)
     if generator is answerer.generator:
         return answerer
     view = copy.copy(answerer)

@@ -7,6 +7,8 @@ message is an admin editing that file.
 
 from __future__ import annotations
 
+import functools
+import operator
 import os
 import re
 import string
@@ -25,9 +27,10 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
 from indexer.errors import ConfigError
+from indexer.parsing.formats import default_include
 
-DEFAULT_INCLUDE = ["**/*.md", "**/*.markdown", "**/*.txt", "**/*.html", "**/*.htm",
-                   "**/*.pdf", "**/*.docx"]
+# The extensions of every registered document format (indexer/parsing/formats.py).
+DEFAULT_INCLUDE = default_include()
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 AUDIENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$")
 URL_FIELDS = {"path", "version"}
@@ -200,9 +203,14 @@ def _hostname(url: str) -> str:
     return (urlsplit(url).hostname or "").rstrip(".")
 
 
-SourceConfig = Annotated[
-    DirectorySourceConfig | GitSourceConfig | WebSourceConfig, Field(discriminator="type")
-]
+# Source type (the `type` key of a [[sources]] entry) → its settings. Each type has a
+# Source class registered under the same name in indexer/sources/__init__.py.
+SOURCE_CONFIGS: dict[str, type[SourceBase]] = {
+    "directory": DirectorySourceConfig, "git": GitSourceConfig, "web": WebSourceConfig}
+
+# One entry of `sources`: the config class whose `type` the entry names.
+_ANY_SOURCE: Any = functools.reduce(operator.or_, SOURCE_CONFIGS.values())
+SourceConfig = Annotated[_ANY_SOURCE, Field(discriminator="type")]
 
 
 class EmbeddingSettings(_Strict):
@@ -303,18 +311,14 @@ class Settings(BaseSettings):
         raise ConfigError(f"unknown source {name!r}; configured sources: {known}")
 
 
-_SOURCE_TYPES = {"directory": DirectorySourceConfig, "git": GitSourceConfig,
-                 "web": WebSourceConfig}
-
-
 def _allowed_keys(parts: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
     """Field names of the model that holds the last part of an error location."""
     model: Any = root
     for part in parts[:-1]:
         if isinstance(part, int):
             continue
-        if part in _SOURCE_TYPES:
-            model = _SOURCE_TYPES[part]
+        if part in SOURCE_CONFIGS:
+            model = SOURCE_CONFIGS[part]
             continue
         field = model.model_fields.get(part)
         ann = getattr(field, "annotation", None)
@@ -323,10 +327,12 @@ def _allowed_keys(parts: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
 
 
 def _describe(err: dict[str, Any], root: type[BaseModel]) -> str:
-    loc = ".".join(str(p) for p in err["loc"] if str(p) not in _SOURCE_TYPES)
+    loc = ".".join(str(p) for p in err["loc"] if str(p) not in SOURCE_CONFIGS)
     loc = re.sub(r"\.(\d+)", r"[\1]", loc)
     if err["type"] == "extra_forbidden":
         return f"{loc}: unknown key; allowed keys: {', '.join(_allowed_keys(err['loc'], root))}"
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return _bad_type(loc, err)
     got = err.get("input")
     if isinstance(got, str):  # never echo a credential back into a log or a terminal
         got = _USERINFO_ANYWHERE.sub(r"\1***@", got)
@@ -334,6 +340,21 @@ def _describe(err: dict[str, Any], root: type[BaseModel]) -> str:
     shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) and not secret \
         else ""
     return f"{loc}: {err['msg']}{shown}"
+
+
+def _bad_type(loc: str, err: dict[str, Any]) -> str:
+    """An unknown or missing ``type`` (of a source, of a web source's auth), naming the
+    allowed ones: for a source, every type registered in :data:`SOURCE_CONFIGS`."""
+    parts = err["loc"]
+    if len(parts) == 2 and parts[0] == "sources":
+        what, allowed = "source type", ", ".join(SOURCE_CONFIGS)
+    else:
+        what = "type"
+        allowed = str(err.get("ctx", {}).get("expected_tags", "")).replace("'", "")
+    allowed_text = f"; allowed types: {allowed}" if allowed else ""
+    if err["type"] == "union_tag_not_found":
+        return f"{loc}.type: missing{allowed_text}"
+    return f"{loc}.type: unknown {what} {err['ctx']['tag']!r}{allowed_text}"
 
 
 def load_settings(config_file: str | Path | None = None, settings_cls: type[Settings] = Settings,

@@ -107,7 +107,7 @@ class PolicyIndex:
                 try:
                     report = SourceSync(self, source, full, progress, shape).run()
                 finally:
-                    getattr(source, "close", lambda: None)()
+                    source.close()
                     progress.close()
                 self._record(report, trigger, began)
                 reports.append(report)

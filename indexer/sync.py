@@ -17,7 +17,7 @@ from typing import Any
 
 from indexer.documents import DocumentRef, ParsedDocument, RawDocument
 from indexer.errors import ParseError, PolicyBotError, SourceError
-from indexer.parsing import AUDIENCE_FREE_TYPES
+from indexer.parsing import declares_audience
 from indexer.parsing.cleaning import TemplateCleaner
 from indexer.parsing.sandbox import parse_ahead, parse_isolated
 from indexer.progress import Progress
@@ -130,23 +130,13 @@ class SourceSync:
             self.report.deleted += len(gone)
             self.report.changes.update(dict.fromkeys(gone, "deleted"))
 
-    def _read_all(self, changed: list[tuple[DocumentRef, str | None]]) -> Iterator[Any]:
-        read_many = getattr(self.source, "read_many", None)
-        if read_many is not None:
-            yield from read_many(changed)
-            return
-        for ref, previous in changed:
-            try:
-                yield ref, self.source.read(ref, previous)
-            except SourceError as exc:
-                yield ref, exc
-
     def _prepare(self, changed: list[tuple[DocumentRef, str | None]],
                  known: dict[str, IndexedDoc]) -> Iterator[_Pending]:
         self.progress.start_source(self.source.name, len(changed))
         now = utcnow()
         parsing = self.index.settings.parsing  # the worker parses ahead while we embed
-        for ref, result, parsed in parse_ahead(self._read_all(changed), self.cleaner, parsing):
+        for ref, result, parsed in parse_ahead(self.source.read_many(changed), self.cleaner,
+                                                  parsing):
             if result is None:  # the source confirmed the stored version (HTTP 304)
                 self.report.unchanged += 1
                 continue
@@ -195,7 +185,7 @@ class SourceSync:
         parses among them, drops the rows: fail closed."""
         if old is not None:
             new = sorted(set(self.source.audience))
-            if raw.media_type in AUDIENCE_FREE_TYPES and \
+            if not declares_audience(raw.media_type) and \
                     at_least_as_restrictive(list(old.audience), new):
                 reason += "; its last good version stays in the index"
             else:

@@ -23,6 +23,7 @@ from model.adapters.gate import compare
 from model.adapters.runtime import LoRARuntimeClient, RuntimeLoRAError
 from model.adapters.validate import has_errors, validate_adapter
 from model.generators.base import GeneratorUnavailable
+from model.generators.local import LocalTransformersGenerator
 from model.generators.openai_http import OpenAICompatibleGenerator
 from model.passages import NumberedPassage
 from tests.adapter_fixtures import make_adapter
@@ -340,10 +341,10 @@ def test_with_model_views_share_one_connection_pool() -> None:
     gen.close()
     assert gen._client.is_closed
 
-    class Extractive:
-        generator = object()  # no with_model: answers stay as they are
+    class InProcess:  # a generator that does not declare selects_adapters
+        generator = LocalTransformersGenerator("never-loaded")
 
-    answerer = Extractive()
+    answerer = InProcess()
     assert with_adapter(answerer, "policy") is answerer  # type: ignore[arg-type]
 
 

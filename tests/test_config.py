@@ -39,7 +39,12 @@ def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize("body, expected", [
     (CONTRACT + 'pth = "x"\n', ["sources[0].pth", "unknown key", "allowed keys", "path"]),
-    ('[[sources]]\nname = "a"\ntype = "ftp"\n', ["sources[0]", "'directory', 'git', 'web'"]),
+    ('[[sources]]\nname = "a"\ntype = "ftp"\n',
+     ["sources[0].type", "unknown source type 'ftp'", "allowed types: directory, git, web"]),
+    ('[[sources]]\nname = "a"\npath = "/srv"\n',
+     ["sources[0].type: missing", "allowed types: directory, git, web"]),
+    ('[[sources]]\nname = "w"\ntype = "web"\nurls = ["https://a/"]\nauth = {type = "oauth"}\n',
+     ["sources[0].auth.type", "unknown type 'oauth'", "allowed types: basic, bearer"]),
     (CONTRACT + 'schedule = "sometimes"\n', ["schedule", "'30m'", "cron"]),
     (CONTRACT.replace("{path}", "{file}"), ["sources[0].url", "{path}, {version}"]),
     (CONTRACT + CONTRACT, ["repeated: handbook"]),

@@ -91,7 +91,9 @@ def _watch_adapters(svc: Services) -> None:
     from bot.answering import build_generator
 
     generator = build_generator(svc.settings.generator, None)  # type: ignore[arg-type]
-    health = AdapterHealth(svc.adapters, generator.list_models)  # type: ignore[attr-defined]
+    if not generator.lists_models:  # nothing to ask which adapters are served
+        return
+    health = AdapterHealth(svc.adapters, generator.list_models)
     svc.on_close.append(health.stop)
     # the first check may wait for a connect timeout: never on the start path
     threading.Thread(target=health.start, name="adapter-health-start", daemon=True).start()

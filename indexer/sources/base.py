@@ -1,32 +1,27 @@
-"""The one interface every document source implements."""
+"""The one interface every document source implements, and the defaults they share.
+
+:class:`Source` declares everything the sync (:mod:`indexer.sync`), row building
+(:mod:`indexer.rows`) and the index (:mod:`indexer.index`) use of a source, so none of
+them probes a source for optional methods. :class:`BaseSource` gives an implementation
+the parts most sources share; ``tests/test_source_contract.py`` is the suite every
+registered source type passes.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
-from pathlib import PurePosixPath
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol, runtime_checkable
 from urllib.parse import quote
 
 from indexer.documents import DocumentRef, RawDocument
+from indexer.errors import SourceError
+from indexer.parsing.formats import media_type_for
 
-# File suffix → media type the parsers understand.
-MEDIA_TYPES = {
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".mdx": "markdown",
-    ".txt": "text",
-    ".text": "text",
-    ".html": "html",
-    ".htm": "html",
-    ".pdf": "pdf",
-    ".docx": "docx",
-}
-
-
-def media_type_for(path: str) -> str | None:
-    """The media type for a file name, or None when PolicyBot does not index that kind."""
-    return MEDIA_TYPES.get(PurePosixPath(path).suffix.lower())
+# What reading one document gives: its bytes, None when the source confirmed the stored
+# version is still current (an HTTP 304), or the SourceError that reading it raised.
+ReadResult = RawDocument | SourceError | None
 
 
 def too_large(size: int, limit: int) -> str:
@@ -46,20 +41,51 @@ def matches(path: str, include: list[str], exclude: list[str]) -> bool:
     return any(hit(p) for p in include) and not any(hit(p) for p in exclude)
 
 
-class Source(ABC):
-    """A place documents live. Lists them with versions and reads one at a time.
+@runtime_checkable
+class Source(Protocol):
+    """A place documents live: what the sync needs of it, all of it.
 
-    ``list`` raises :class:`~indexer.errors.SourceError` when the source cannot be listed
-    at all; the sync then keeps the source's last good rows. ``read`` raises it for one
-    document; the sync reports and skips that document.
+    - ``list`` gives every document the source holds now, each with the cheapest version
+      it can tell (None when only reading can tell). It raises
+      :class:`~indexer.errors.SourceError` when the source cannot be listed at all; the
+      sync then keeps the source's last good rows. A document it no longer lists is
+      deleted from the index.
+    - ``skipped``: (path, reason) for documents the last ``list`` left out on purpose (a
+      symbolic link out of the source, a file over the size cap); reported as failures.
+    - ``read`` gives one document's bytes, or None when the source confirms
+      ``previous_version`` is still current; SourceError for that document alone.
+    - ``read_many`` reads several, in any order and as concurrently as the source likes;
+      a document's SourceError comes back as its result, never raised.
+    - ``link`` is the citation link to a document (and a fragment in it).
+    - ``close`` releases what the source holds (connections); called once per sync.
     """
 
     name: str
     audience: list[str]
     url_template: str | None
-    # (path, reason) for documents the last ``list`` left out on purpose (a symlink out
-    # of the source, a file over the size cap); the sync reports them as failures.
-    skipped: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]]
+
+    def list(self) -> Iterable[DocumentRef]: ...
+
+    def read(self, ref: DocumentRef,
+             previous_version: str | None = None) -> RawDocument | None: ...
+
+    def read_many(self, refs_and_previous: Sequence[tuple[DocumentRef, str | None]]
+                  ) -> Iterator[tuple[DocumentRef, ReadResult]]: ...
+
+    def link(self, path: str, version: str, anchor: str | None = None) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class BaseSource(ABC):
+    """What most sources share: one-at-a-time ``read_many``, nothing to ``close``,
+    links from the configured ``url`` template, and use as a context manager."""
+
+    name: str
+    audience: list[str]
+    url_template: str | None
+    skipped: list[tuple[str, str]]
 
     @abstractmethod
     def list(self) -> Iterable[DocumentRef]:
@@ -69,6 +95,25 @@ class Source(ABC):
     def read(self, ref: DocumentRef, previous_version: str | None = None) -> RawDocument | None:
         """The document's bytes, or None when the source confirms ``previous_version``
         is still current (an HTTP 304), so nothing needs to be parsed again."""
+
+    def read_many(self, refs_and_previous: Sequence[tuple[DocumentRef, str | None]]
+                  ) -> Iterator[tuple[DocumentRef, ReadResult]]:
+        """Read one document after another; a document's SourceError is its result."""
+        for ref, previous in refs_and_previous:
+            try:
+                result: ReadResult = self.read(ref, previous)
+            except SourceError as exc:
+                result = exc
+            yield ref, result
+
+    def close(self) -> None:  # noqa: B027 - a real default, not a missing abstract method
+        """Nothing to release by default."""
+
+    def __enter__(self) -> BaseSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def default_url(self, path: str, version: str) -> str:
         """Link to a document when no ``url`` template is configured."""
@@ -81,3 +126,6 @@ class Source(ABC):
         else:
             base = self.default_url(path, version)
         return f"{base}#{anchor}" if anchor else base
+
+
+__all__ = ["BaseSource", "ReadResult", "Source", "matches", "media_type_for", "too_large"]

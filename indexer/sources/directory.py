@@ -11,10 +11,10 @@ from pathlib import Path
 from indexer.config import DirectorySourceConfig
 from indexer.documents import DocumentRef, RawDocument
 from indexer.errors import SourceError
-from indexer.sources.base import Source, matches, media_type_for, too_large
+from indexer.sources.base import BaseSource, matches, media_type_for, too_large
 
 
-class DirectorySource(Source):
+class DirectorySource(BaseSource):
     """Recursive folder listing; a file's version is its size and modification time.
 
     mtime+size is what ``rsync`` trusts too: cheap to list, and an edit that keeps both

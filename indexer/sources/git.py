@@ -18,7 +18,7 @@ from pathlib import Path
 from indexer.config import GitSourceConfig
 from indexer.documents import DocumentRef, RawDocument
 from indexer.errors import SourceError
-from indexer.sources.base import Source, matches, media_type_for, too_large
+from indexer.sources.base import BaseSource, matches, media_type_for, too_large
 
 log = logging.getLogger(__name__)
 _SCP_LIKE = re.compile(r"^[\w.-]+@([\w.-]+):(.+?)(?:\.git)?/?$")
@@ -37,7 +37,7 @@ def web_view(repo: str) -> str | None:
     return None
 
 
-class GitSource(Source):
+class GitSource(BaseSource):
     """A branch of a repository, fetched into ``cache_dir`` and read at its tip."""
 
     def __init__(self, config: GitSourceConfig, cache_dir: Path) -> None:

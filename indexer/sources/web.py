@@ -14,14 +14,14 @@ import base64
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import urldefrag, urlsplit
 
 from indexer.config import WebSourceConfig
 from indexer.documents import DocumentRef, RawDocument
 from indexer.errors import SourceError
-from indexer.sources.base import Source, matches
+from indexer.sources.base import BaseSource, ReadResult, matches
 from indexer.sources.web_discovery import (
     RobotsRules,
     doc_path,
@@ -33,10 +33,8 @@ from indexer.sources.web_http import Fetched, Fetcher, media_type, strip_userinf
 
 log = logging.getLogger(__name__)
 
-ReadResult = RawDocument | SourceError | None
 
-
-class WebSource(Source):
+class WebSource(BaseSource):
     """Pages listed by ``urls`` and ``sitemap``; paths are relative to the first one's host."""
 
     def __init__(self, config: WebSourceConfig) -> None:
@@ -48,6 +46,7 @@ class WebSource(Source):
         self.root = origin(seeds[0])
         self._schemes = {host_of(u): urlsplit(u).scheme for u in seeds}
         self.urls: dict[str, str] = {}  # source-relative path → absolute URL
+        self.skipped: list[tuple[str, str]] = []  # pages are filtered, never skipped
         self._fetcher = Fetcher(hosts=config.allowed_hosts,
                                 allow_private=config.allow_private_network,
                                 user_agent=config.user_agent, timeout_s=config.timeout_s,
@@ -77,12 +76,6 @@ class WebSource(Source):
             return f"Bearer {secret}"
         pair = f"{auth.username}:{secret}".encode()
         return "Basic " + base64.b64encode(pair).decode("ascii")
-
-    def __enter__(self) -> WebSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- HTTP -------------------------------------------------------------------------
 
@@ -176,9 +169,8 @@ class WebSource(Source):
                            media_type=media_type(resp), url=resp.url,
                            version_from_bytes=version == digest)
 
-    def read_many(
-        self, refs_and_previous: list[tuple[DocumentRef, str | None]]
-    ) -> Iterator[tuple[DocumentRef, ReadResult]]:
+    def read_many(self, refs_and_previous: Sequence[tuple[DocumentRef, str | None]]
+                  ) -> Iterator[tuple[DocumentRef, ReadResult]]:
         """Read pages ``concurrency`` at a time; per-page failures come back as values."""
         pool = ThreadPoolExecutor(max_workers=self.config.concurrency,
                                   thread_name_prefix=f"web-{self.name}")

@@ -16,20 +16,11 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from indexer.errors import SourceError
-from indexer.sources.base import media_type_for
+from indexer.parsing.formats import media_type_for, media_type_for_content_type, supported
 from indexer.sources.web_net import AddressRefused, deadline, guarded_transport
 
 MAX_REDIRECTS = 10
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
-CONTENT_TYPES = {
-    "text/html": "html",
-    "application/xhtml+xml": "html",
-    "text/markdown": "markdown",
-    "text/x-markdown": "markdown",
-    "text/plain": "text",
-    "application/pdf": "pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-}
 
 
 def strip_userinfo(url: str) -> str:
@@ -147,10 +138,12 @@ def media_type(resp: Fetched) -> str:
     """Parser media type from Content-Type; .md served as text/plain counts as markdown."""
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
     url_path = urlsplit(resp.url).path.lower()
-    if ctype == "text/plain" and url_path.endswith((".md", ".markdown")):
+    by_name = media_type_for(url_path)
+    if ctype == "text/plain" and by_name == "markdown":
         return "markdown"
-    if ctype in CONTENT_TYPES:
-        return CONTENT_TYPES[ctype]
-    if ctype in ("", "application/octet-stream") and (guess := media_type_for(url_path)):
-        return guess
-    raise SourceError(f"{resp.url}: unsupported content type {ctype or '(none)'!r}")
+    if found := media_type_for_content_type(ctype):
+        return found
+    if ctype in ("", "application/octet-stream") and by_name:
+        return by_name
+    raise SourceError(f"{resp.url}: unsupported content type {ctype or '(none)'!r} "
+                      f"(PolicyBot parses: {supported()})")

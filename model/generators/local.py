@@ -40,6 +40,8 @@ class LocalTransformersGenerator(Generator):
     name = "local"
     streams = True
     uses_llm = True
+    lists_models = False  # one model, loaded from model_path
+    selects_adapters = False  # its adapter is fixed at construction (adapter_path)
 
     def __init__(self, model_path: str | Path, adapter_path: str | Path | None = None,
                  device: str = "cpu", max_new_tokens: int = 256,

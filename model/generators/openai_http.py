@@ -62,6 +62,8 @@ class OpenAICompatibleGenerator(Generator):
     name = "openai"
     streams = True
     uses_llm = True
+    lists_models = True
+    selects_adapters = True  # vLLM picks a LoRA adapter by the request's model name
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None,
                  timeout_s: float = 30.0, connect_timeout_s: float = 3.0, max_retries: int = 2,

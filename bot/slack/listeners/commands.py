@@ -162,7 +162,7 @@ def _refresh_checked(svc: Services, respond: Respond, user: str, channel: str,
         if arg not in svc.source_names:
             reply(messages.unknown_source(arg, svc.source_names))
             return
-        kind = next(getattr(s, "type", "") for s in svc.settings.sources if s.name == arg)
+        kind = next(s.type for s in svc.settings.sources if s.name == arg)
         if kind == "web" and not svc.access.is_admin(user):
             log.info("refused /policy refresh %s from %s: a web source, not an admin",
                      arg, user)
