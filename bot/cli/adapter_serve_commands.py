@@ -10,6 +10,7 @@ import click
 
 from bot.cli import render_adapters
 from indexer.errors import PolicyBotError
+from model.adapters.gate import DEFAULT_TOLERANCE
 
 ADAPTER = click.Path(path_type=Path, file_okay=False, exists=True)
 
@@ -43,7 +44,8 @@ def _eval_index(app: Any, qa: Path | None) -> Any:
 @click.option("--name", "served", help="The adapter's model name on --endpoint.")
 @click.option("--against", help="Adapter in service to beat (default: adapters.default).")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
-@click.option("--tolerance", type=click.FloatRange(0, 1), default=0.02, show_default=True)
+@click.option("--tolerance", type=click.FloatRange(0, 1), default=DEFAULT_TOLERANCE,
+              show_default=True)
 @click.option("--device", help="Device for in-process evaluation (default: generator.device).")
 @click.option("--promote", is_flag=True, help="Record the adapter as promotable if it passes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
