@@ -50,3 +50,25 @@ def test_adapters_eval_without_qa_scores_the_shipped_questions(
     assert record["qa"] == str(DEFAULT_QA) and record["questions"] == 2
     for key in ("gold_cited", "abstain_recall", "fallback_rate"):
         assert key in record["metrics"] and key in record["base_metrics"]
+
+
+def test_in_process_gate_decodes_greedily_with_the_production_options(tmp_path: Path
+                                                                      ) -> None:
+    """Both gate paths decode alike: the configured options, sampling turned off."""
+    from bot.cli.adapter_serve_commands import _variants
+    from bot.settings import load_app_settings
+
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text('{"base_model_name_or_path": "base"}')
+    settings = load_app_settings(generator={"backend": "openai", "base_url": "http://x/v1",
+                                            "model": "base", "options": {
+                                                "max_tokens": 123, "temperature": 0.7,
+                                                "top_p": 0.9}})
+    local = _variants(settings, adapter, None, None, None, None)
+    served = _variants(settings, adapter, None, "http://vllm:8000/v1", "cand", None)
+    for candidate, base in (local, served):
+        assert candidate.options == base.options == {"max_tokens": 123, "temperature": 0,
+                                                     "top_p": 0.9}
+    assert local[0].backend == "local" and local[0].adapter_path == adapter
+    assert local[1].adapter_path is None

@@ -98,8 +98,14 @@ def _variants(settings: Any, adapter_dir: Path, base: str | None, endpoint: str 
     base_dir = base or settings.generator.model_path or recorded.get("base_model_name_or_path")
     if not base_dir:
         raise PolicyBotError("give --base MODEL_DIR (the model the adapter was trained on)")
-    return (local_variant(settings, str(base_dir), adapter_dir, device),
-            local_variant(settings, str(base_dir), None, device))
+    # Greedy, as endpoint_variant decodes: the local backend now honours the configured
+    # options (max_tokens, ...), and sampling would make the comparison a matter of luck.
+    return tuple(_greedy(local_variant(settings, str(base_dir), adapter, device))
+                 for adapter in (adapter_dir, None))
+
+
+def _greedy(variant: Any) -> Any:
+    return variant.model_copy(update={"options": {**variant.options, "temperature": 0}})
 
 
 @click.command()
