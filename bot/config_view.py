@@ -105,8 +105,13 @@ def effective(settings: AppSettings, config_file: Path | None) -> list[dict[str,
     dumped = redact(settings.model_dump(mode="json"))
     rows = [{"key": key, "value": value, "origin": _origin(key, layers)}
             for key, value in flatten(dumped).items()]
-    derived = {"db_url": settings.db_url, "lance_uri": settings.lance_uri}
-    for key, value in derived.items():  # what database_url / lancedb_uri default to
+    from model.answerer import AnswerPolicy
+
+    gate, weight = AnswerPolicy(min_confidence=settings.answer.min_confidence,
+                                coverage_weight=settings.answer.coverage_weight).gate()
+    derived = {"db_url": settings.db_url, "lance_uri": settings.lance_uri,
+               "answer.gate": gate, "answer.gate_coverage_weight": weight}
+    for key, value in derived.items():  # what the null defaults stand for
         rows.append({"key": key, "value": redact(value), "origin": "derived"})
     return rows
 

@@ -89,5 +89,10 @@ def test_config_show_lists_every_setting_with_where_it_came_from(
     assert value["answer.support_threshold"] == defaults["answer.support_threshold"]
     assert origin["generator.options.max_tokens"] == "default"
     assert origin["db_url"] == "derived"
+    # a null min_confidence means the fitted gate: the value in force is shown
+    from model.answerability import load_params
+
+    assert value["answer.min_confidence"] is None
+    assert value["answer.gate"] == load_params().gate and origin["answer.gate"] == "derived"
     text = show(tmp_path, monkeypatch)
     assert "slack.workers = 3" in text and "# env POLICYBOT_SLACK__WORKERS" in text
