@@ -100,8 +100,8 @@ def _variants(settings: Any, adapter_dir: Path, base: str | None, endpoint: str 
         raise PolicyBotError("give --base MODEL_DIR (the model the adapter was trained on)")
     # Greedy, as endpoint_variant decodes: the local backend now honours the configured
     # options (max_tokens, ...), and sampling would make the comparison a matter of luck.
-    return tuple(_greedy(local_variant(settings, str(base_dir), adapter, device))
-                 for adapter in (adapter_dir, None))
+    return (_greedy(local_variant(settings, str(base_dir), adapter_dir, device)),
+            _greedy(local_variant(settings, str(base_dir), None, device)))
 
 
 def _greedy(variant: Any) -> Any:
