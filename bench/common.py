@@ -180,6 +180,7 @@ def synthetic_store(base: Any, uri: str, rows: int, noise: float) -> Any:
     import numpy as np
     import pyarrow as pa
 
+    from indexer.config import IndexSettings
     from indexer.store import ChunkStore
 
     rng = np.random.default_rng(0)
@@ -200,7 +201,8 @@ def synthetic_store(base: Any, uri: str, rows: int, noise: float) -> Any:
                                pa.FixedSizeListArray.from_arrays(flat, dim))
         parts.append(part)
         total, copy = total + take, copy + 1
-    store = ChunkStore(uri)
+    defaults = IndexSettings()
+    store = ChunkStore(uri, defaults.table, defaults.read_consistency_s)
     store.ensure_table(dim)
     store.table.add(pa.concat_tables(parts))
     return store

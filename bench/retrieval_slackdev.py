@@ -57,7 +57,7 @@ from common import (
 )
 from retrieval_quality import write_corpus
 
-from indexer.config import EmbeddingSettings
+from indexer.config import EmbeddingSettings, load_settings
 from indexer.embedding import Embedder
 
 CACHE = BENCH_CACHE
@@ -84,7 +84,7 @@ class CachedEmbedder(Embedder):
                  seeds: Sequence[str] = ()) -> None:
         """``seeds``: LanceDB folders of other PolicyBot indexes (read only) whose vectors
         are reused by content hash, i.e. for the same model and the same embedded text."""
-        super().__init__(EmbeddingSettings())
+        super().__init__(EmbeddingSettings(), load_settings().home)
         self.cache_path, self.cache_queries = path, cache_queries
         self.vectors: dict[str, np.ndarray] = {}
         self.seeded: dict[str, np.ndarray] = {}
@@ -499,7 +499,7 @@ def main() -> None:
         report["policyqa"] = policyqa_report(embedder, args.policyqa_sample)
         embedder.save()
     if args.sync_timing:
-        plain = Embedder(EmbeddingSettings())
+        plain = Embedder(EmbeddingSettings(), load_settings().home)
         plain.model  # noqa: B018 - loaded outside the timing
         every = slack_dev_sources()
         chosen = every if args.sync_timing == "all" else every[-1:]

@@ -48,8 +48,11 @@ def build_generator(cfg: GeneratorSettings, extractive: ExtractiveGenerator) -> 
         raise ConfigError("generator.backend = 'local' needs generator.model_path")
     from model.generators.local import LocalTransformersGenerator
 
-    return LocalTransformersGenerator(cfg.model_path, cfg.adapter_path, device=cfg.device,
-                                      deadline_s=cfg.deadline_s)
+    try:
+        return LocalTransformersGenerator(cfg.model_path, cfg.adapter_path, device=cfg.device,
+                                          options=cfg.options, deadline_s=cfg.deadline_s)
+    except ValueError as exc:  # settings copied with model_copy() skip their validators
+        raise ConfigError(f"generator.options: {exc}") from exc
 
 
 def build_answerer(settings: AppSettings, index: Any) -> Answerer:

@@ -1,7 +1,14 @@
-"""The application's settings: the indexer's, plus answering and generator sections."""
+"""The application's settings: the indexer's, plus answering and generator sections.
+
+Each default lives once. Where ``model`` code needs the same value without a settings
+object (a generator built in a test, the extractive answer), the default is a named
+constant in ``model`` and the field here uses it, so the two cannot drift apart.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -14,8 +21,24 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
+from pydantic_settings import PydanticBaseSettingsSource
 
-from indexer.config import Settings, check_audience, load_settings
+from indexer.config import Settings, check_audience, load_settings, reject_userinfo
+from model.adapters.validate import DEFAULT_MAX_LORA_RANK
+from model.generators.defaults import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_CONTEXT_TOKENS,
+    DEFAULT_DEADLINE_S,
+    DEFAULT_DEVICE,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    default_options,
+)
+from model.generators.extractive import MAX_SENTENCES, MAX_WORDS
+from model.generators.local import local_options
+from model.generators.openai_wire import validate_options
+from model.support import SUPPORT_THRESHOLD
 
 
 class _Strict(BaseModel):
@@ -23,24 +46,45 @@ class _Strict(BaseModel):
 
 
 class GeneratorSettings(_Strict):
-    """Which generator writes answers. ``extractive`` needs no model server at all."""
+    """Which generator writes answers. ``extractive`` needs no model server at all.
+
+    ``options`` are checked against what the chosen backend can apply: the ``local``
+    backend honours ``max_tokens``, ``temperature``, ``top_p`` and ``repetition_penalty``
+    and refuses the rest by name, so no backend silently decodes otherwise than configured
+    (the adapter gate runs ``local`` and must decode as production does)."""
 
     backend: Literal["extractive", "openai", "local"] = "extractive"
-    base_url: str | None = Field(None, description="OpenAI-compatible API, e.g. "
-                                 "http://vllm:8000/v1")
-    model: str | None = Field(None, description="served model or LoRA adapter name")
-    api_key: SecretStr | None = Field(None, description="POLICYBOT_GENERATOR__API_KEY")
-    timeout_s: float = Field(30.0, gt=0)
-    connect_timeout_s: float = Field(3.0, gt=0)
-    deadline_s: float = Field(60.0, gt=0, le=3600, description="wall-clock limit of one "
-                              "generation; past it the answer quotes the policies (extractive)")
-    max_retries: int = Field(2, ge=0, le=10)
-    context_tokens: int = Field(4096, ge=512)
-    options: dict[str, Any] = Field(default_factory=lambda: {"max_tokens": 400,
-                                                             "temperature": 0.1})
+    base_url: str | None = Field(None, description="openai backend: OpenAI-compatible API, "
+                                 "e.g. http://vllm:8000/v1")
+    model: str | None = Field(None, description="openai backend: served model or LoRA "
+                              "adapter name")
+    api_key: SecretStr | None = Field(None, description="openai backend: "
+                                      "POLICYBOT_GENERATOR__API_KEY")
+    timeout_s: float = Field(DEFAULT_TIMEOUT_S, gt=0, description="openai backend")
+    connect_timeout_s: float = Field(DEFAULT_CONNECT_TIMEOUT_S, gt=0,
+                                     description="openai backend")
+    deadline_s: float = Field(DEFAULT_DEADLINE_S, gt=0, le=3600, description="wall-clock "
+                              "limit of one generation; past it the answer quotes the "
+                              "policies (extractive)")
+    max_retries: int = Field(DEFAULT_MAX_RETRIES, ge=0, le=10, description="openai backend")
+    context_tokens: int = Field(DEFAULT_CONTEXT_TOKENS, ge=512, description="openai backend")
+    options: dict[str, Any] = Field(default_factory=default_options,
+                                    description="decoding options of the openai and local "
+                                    "backends")
     model_path: Path | None = Field(None, description="local backend: model folder")
     adapter_path: Path | None = Field(None, description="local backend: LoRA adapter folder")
-    device: str = "cpu"
+    device: str = Field(DEFAULT_DEVICE, description="local backend")
+
+    @model_validator(mode="after")
+    def _options_for_backend(self) -> GeneratorSettings:
+        try:
+            if self.backend == "local":
+                local_options(self.options)
+            else:  # extractive keeps them for the adapter gate's openai/local variants
+                validate_options(self.options)
+        except ValueError as exc:
+            raise ValueError(f"options: {exc}") from None
+        return self
 
 
 class AnswerSettings(_Strict):
@@ -49,9 +93,10 @@ class AnswerSettings(_Strict):
         None, ge=0, le=2, description="gate: not covered below this (default: the fitted "
         "value in model/answerability.json)")
     coverage_weight: float | None = Field(None, ge=0, le=2)
-    support_threshold: float = Field(0.64, ge=0, le=1, description="tuned: bench/support.py")
-    max_sentences: int = Field(3, ge=1, le=10)
-    max_words: int = Field(90, ge=10)
+    support_threshold: float = Field(SUPPORT_THRESHOLD, ge=0, le=1,
+                                     description="tuned: bench/support.py")
+    max_sentences: int = Field(MAX_SENTENCES, ge=1, le=10)
+    max_words: int = Field(MAX_WORDS, ge=10)
 
 
 class AdapterSettings(_Strict):
@@ -60,7 +105,8 @@ class AdapterSettings(_Strict):
     default: str | None = Field(None, description="adapter for channels naming none; "
                                 "None = the base model")
     paths: dict[str, Path] = Field(default_factory=dict, description="name → adapter folder")
-    max_lora_rank: int = Field(16, ge=1, description="vLLM's --max-lora-rank")
+    max_lora_rank: int = Field(DEFAULT_MAX_LORA_RANK, ge=1, description="vLLM's "
+                               "--max-lora-rank")
     check_interval_s: float = Field(60.0, ge=0, description="endpoint/adapter health checks; "
                                     "0 = only at start")
 
@@ -94,9 +140,25 @@ class ChannelSettings(_Strict):
     adapter: str | None = Field(None, description="LoRA adapter name for this channel")
 
 
-class SlackSettings(_Strict):
-    """The Slack app. Secrets are not here: they come from SLACK_* environment variables."""
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# The Slack credentials keep the environment variable names Slack's own docs and every
+# slack-bolt example use; POLICYBOT_SLACK__BOT_TOKEN etc. work too (and win).
+SLACK_ENV = {"SLACK_BOT_TOKEN": "bot_token", "SLACK_SIGNING_SECRET": "signing_secret",
+             "SLACK_APP_TOKEN": "app_token", "POLICYBOT_SLACK_API_URL": "api_url"}
 
+
+class SlackSettings(_Strict):
+    """The Slack app. Its secrets are best set in the environment (``SLACK_BOT_TOKEN``,
+    ``SLACK_SIGNING_SECRET``, ``SLACK_APP_TOKEN``); ``serve`` checks them at start."""
+
+    bot_token: SecretStr | None = Field(None, description="SLACK_BOT_TOKEN: the Bot User "
+                                        "OAuth Token (xoxb-…)")
+    signing_secret: SecretStr | None = Field(None, description="SLACK_SIGNING_SECRET: "
+                                             "needed by serve --http")
+    app_token: SecretStr | None = Field(None, description="SLACK_APP_TOKEN: app-level token "
+                                        "(xapp-…), needed by serve --socket")
+    api_url: str = Field(DEFAULT_SLACK_API_URL, description="POLICYBOT_SLACK_API_URL: the "
+                         "Slack Web API base URL (GovSlack and tests use another)")
     admins: list[Annotated[str, StringConstraints(pattern=SLACK_ID_RE)]] = Field(
         default_factory=list, description="user IDs allowed to /policy reindex")
     admin_group: str | None = Field(None, description="user group ID whose members are admins")
@@ -120,11 +182,33 @@ class SlackSettings(_Strict):
     stale_alert_days: int = Field(30, ge=0, description="answers this recent get alerts")
     run_scheduler: bool = Field(True, description="serve also runs the sync scheduler")
 
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, v: str) -> str:
+        v = v.strip()
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must be an http(s) URL (POLICYBOT_SLACK_API_URL)")
+        return reject_userinfo(v).rstrip("/") + "/"
+
     @field_validator("audiences")
     @classmethod
     def _audience_names(cls, v: dict[str, AudienceMembers]) -> dict[str, AudienceMembers]:
         check_audience(list(v))
         return v
+
+
+class SlackEnvironment(PydanticBaseSettingsSource):
+    """``SLACK_BOT_TOKEN`` & co. (see :data:`SLACK_ENV`) as ``slack.*`` settings.
+
+    Below ``POLICYBOT_*`` variables and above the TOML file; blank values count as unset."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ gives the whole section
+
+    def __call__(self) -> dict[str, Any]:
+        found = {key: os.environ[name].strip() for name, key in SLACK_ENV.items()
+                 if os.environ.get(name, "").strip()}
+        return {"slack": found} if found else {}
 
 
 class AppSettings(Settings):
@@ -133,6 +217,18 @@ class AppSettings(Settings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     adapters: AdapterSettings = Field(default_factory=AdapterSettings)
     channels: list[ChannelSettings] = Field(default_factory=list)
+
+    @classmethod
+    def extra_sources(cls, settings_cls: type[Settings]) -> tuple[PydanticBaseSettingsSource,
+                                                                  ...]:
+        return (SlackEnvironment(settings_cls),)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[Any], init_settings: Any,
+                                   env_settings: Any, dotenv_settings: Any,
+                                   file_secret_settings: Any) -> tuple[Any, ...]:
+        return (init_settings, env_settings, *cls.extra_sources(settings_cls),
+                dotenv_settings, file_secret_settings)
 
     def channel(self, channel_id: str) -> ChannelSettings | None:
         return next((c for c in self.channels if c.id == channel_id), None)

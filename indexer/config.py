@@ -295,6 +295,12 @@ class Settings(BaseSettings):
             raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
         return v
 
+    @classmethod
+    def extra_sources(cls, settings_cls: type[Settings]) -> tuple[Any, ...]:
+        """Settings sources between the environment and the file, for an application
+        that adds its own (the bot reads Slack's usual variable names)."""
+        return ()
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'state.db').resolve()}"
@@ -380,7 +386,7 @@ def load_settings(config_file: str | Path | None = None, settings_cls: type[Sett
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
                                        dotenv_settings, file_secret_settings):
             file = (TomlConfigSettingsSource(settings_cls, toml_file=path),) if path else ()
-            return (init_settings, env_settings, *file)
+            return (init_settings, env_settings, *cls.extra_sources(settings_cls), *file)
 
     try:
         return _FromFile(**overrides)

@@ -69,8 +69,9 @@ def vector_space(settings: EmbeddingSettings) -> str:
 class Embedder:
     """Embeds chunk texts and queries; knows the model's token limit and tokenizer."""
 
-    def __init__(self, settings: EmbeddingSettings, cache_dir: Path | None = None) -> None:
-        """``cache_dir`` holds exported models (default: ``$POLICYBOT_HOME/models``)."""
+    def __init__(self, settings: EmbeddingSettings, cache_dir: Path) -> None:
+        """``cache_dir`` is the data directory (``Settings.home``): exported models go in
+        its ``models/`` folder."""
         self.settings = settings
         self.path = resolve_model_path(settings.model, settings.allow_download)
         self.model_id = settings.model.lower()
@@ -78,7 +79,7 @@ class Embedder:
         self.backend = settings.backend
         self.precision = "int8" if settings.backend != "torch" and settings.quantize \
             else "fp32"
-        self.cache_dir = cache_dir or Path(os.environ.get("POLICYBOT_HOME", ".policybot"))
+        self.cache_dir = Path(cache_dir)
         self.threads = settings.threads or _cores()
         self._model: Any = None
         self._tokenizer: Any = None

@@ -64,8 +64,7 @@ class ChunkStore:
     are gone from the very next search; without it a handle keeps the version it opened.
     """
 
-    def __init__(self, uri: str, table: str = "chunks",
-                 read_consistency_s: float | None = 0.0) -> None:
+    def __init__(self, uri: str, table: str, read_consistency_s: float | None) -> None:
         self.uri, self.table_name = uri, table
         interval = None if read_consistency_s is None else timedelta(seconds=read_consistency_s)
         self.db = lancedb.connect(uri, read_consistency_interval=interval)

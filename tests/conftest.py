@@ -30,7 +30,8 @@ def shared_data(*parts: str) -> Path:
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's own configuration or writes to ./.policybot."""
     for key in list(os.environ):
-        if key.startswith("POLICYBOT_") and key != "POLICYBOT_SHARED_DATA":
+        if key.startswith("POLICYBOT_") and key != "POLICYBOT_SHARED_DATA" \
+                or key.startswith("SLACK_"):  # the Slack secrets are settings too
             monkeypatch.delenv(key)
     monkeypatch.setenv("POLICYBOT_HOME", str(tmp_path / "home"))
 

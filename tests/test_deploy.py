@@ -41,9 +41,9 @@ SECRET_EXAMPLE = K8S / "secret.example.yaml"
 BOT_PORT = 3000
 VLLM_PORT = 8000
 BOT_COMMAND = ["serve", "--http", "--host", "0.0.0.0", "--port", str(BOT_PORT)]
-# Read by the application outside the pydantic settings.
-EXTRA_ENV = {"POLICYBOT_CONFIG", "POLICYBOT_SLACK_API_URL", "SLACK_BOT_TOKEN",
-             "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"}
+# Read besides the POLICYBOT_ names: the config file's path, and Slack's usual names for
+# its secrets (bot/settings.py reads them into the slack.* settings).
+EXTRA_ENV = {"POLICYBOT_CONFIG", *bot.settings.SLACK_ENV}
 PIP_OPTIONS_WITH_VALUE = {"-i", "--index-url", "--extra-index-url", "-f", "--find-links",
                           "-c", "--constraint", "-t", "--target", "--prefix", "--root",
                           "--platform", "--python-version", "--implementation", "--abi",
@@ -435,7 +435,7 @@ def test_env_example_has_every_variable_with_placeholders() -> None:
         assert not re.search(r"\bx(ox[abpr]|app)-\d", path.read_text()), path
 
 
-def test_example_secrets_are_refused_by_the_bot() -> None:
+def test_example_secrets_are_refused_by_the_bot(monkeypatch: pytest.MonkeyPatch) -> None:
     """Left unedited, the examples stop the bot at start instead of failing later."""
     from bot.slack import secrets
     from indexer.errors import ConfigError
@@ -446,16 +446,22 @@ def test_example_secrets_are_refused_by_the_bot() -> None:
     real_looking = {"SLACK_BOT_TOKEN": "xoxb-1234-5678-AbCdEfGhIjKl",
                     "SLACK_SIGNING_SECRET": "0123456789abcdef" * 2,
                     "SLACK_APP_TOKEN": "xapp-1-A111-2222-abcdef"}
+
+    def load_secrets(env: dict[str, str], socket_mode: bool = False) -> Any:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return secrets.load_secrets(load_app_settings().slack, socket_mode)
+
     for env in examples:
         for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
             trial = {**real_looking, name: env[name]}
             with pytest.raises(ConfigError, match=name):
-                secrets.load_secrets(env=trial)
+                load_secrets(trial)
         if "SLACK_APP_TOKEN" in env:
             trial = {**real_looking, "SLACK_APP_TOKEN": env["SLACK_APP_TOKEN"]}
             with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
-                secrets.load_secrets(socket_mode=True, env=trial)
-    secrets.load_secrets(env=real_looking)  # the trial values themselves pass
+                load_secrets(trial, socket_mode=True)
+    load_secrets(real_looking)  # the trial values themselves pass
 
 
 # ================================================================ ports and URLs

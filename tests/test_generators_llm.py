@@ -244,13 +244,13 @@ def test_api_key_is_sent_but_never_logged_or_raised(caplog: pytest.LogCaptureFix
 # --- in-process transformers ----------------------------------------------------------------
 
 def test_local_generator_streams(tiny_model_dir: Path) -> None:
-    pieces = list(LocalTransformersGenerator(tiny_model_dir, max_new_tokens=8)
+    pieces = list(LocalTransformersGenerator(tiny_model_dir, options={"max_tokens": 8})
                   .generate(QUESTION, PASSAGES))
     assert len(pieces) > 1 and "".join(pieces).strip()
 
 
 def test_local_generation_is_cut_off_at_its_deadline_and_stops(tiny_model_dir: Path) -> None:
-    gen = LocalTransformersGenerator(tiny_model_dir, max_new_tokens=64, deadline_s=0.001)
+    gen = LocalTransformersGenerator(tiny_model_dir, options={"max_tokens": 64}, deadline_s=0.001)
     gen.load()  # loading is not part of a generation's deadline
     with pytest.raises(GeneratorDeadline, match="deadline"):
         list(gen.generate(QUESTION, PASSAGES))
@@ -261,8 +261,8 @@ def test_local_generation_is_cut_off_at_its_deadline_and_stops(tiny_model_dir: P
 
 
 def test_local_adapter_changes_greedy_output(tiny_model_dir: Path, tiny_adapter_dir: Path) -> None:
-    base = LocalTransformersGenerator(tiny_model_dir, max_new_tokens=8)
-    tuned = LocalTransformersGenerator(tiny_model_dir, tiny_adapter_dir, max_new_tokens=8)
+    base = LocalTransformersGenerator(tiny_model_dir, options={"max_tokens": 8})
+    tuned = LocalTransformersGenerator(tiny_model_dir, tiny_adapter_dir, options={"max_tokens": 8})
     first = "".join(base.generate(QUESTION, PASSAGES))
     assert first == "".join(base.generate(QUESTION, PASSAGES))  # greedy is deterministic
     assert "".join(tuned.generate(QUESTION, PASSAGES)) != first

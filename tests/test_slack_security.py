@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from bot.slack.secrets import load_secrets
+from bot.settings import SLACK_ENV, load_app_settings
+from bot.slack.secrets import SlackSecrets, load_secrets
 from indexer.errors import ConfigError
 from tests.slack_fixtures import SECRET, TOKEN, SlackBot
 from tests.slack_signing import app_mention, command_body, event_body
@@ -51,6 +52,16 @@ def test_a_fresh_signed_request_is_accepted(slack_bot: SlackBot) -> None:
 VALID = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
 
 
+def secrets_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                 socket_mode: bool = False) -> SlackSecrets:
+    """What ``serve`` would start with, the settings read from exactly ``env``."""
+    for name in SLACK_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return load_secrets(load_app_settings().slack, socket_mode)
+
+
 @pytest.mark.parametrize(("env", "named"), [
     ({}, "SLACK_BOT_TOKEN"),
     ({"SLACK_BOT_TOKEN": "xoxb-your-bot-token", "SLACK_SIGNING_SECRET": SECRET},
@@ -61,20 +72,22 @@ VALID = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
     ({**VALID, "POLICYBOT_SLACK_API_URL": "slack.internal"}, "POLICYBOT_SLACK_API_URL"),
 ])
 def test_missing_or_placeholder_secrets_fail_fast_naming_the_variable(
-        env: dict[str, str], named: str) -> None:
+        env: dict[str, str], named: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match=named) as err:
-        load_secrets(env=env)
+        secrets_from(env, monkeypatch)
     for value in env.values():  # the message never echoes a secret
         if value not in (TOKEN, SECRET):
             continue
         assert value not in str(err.value)
 
 
-def test_socket_mode_needs_an_app_token_but_no_signing_secret() -> None:
+def test_socket_mode_needs_an_app_token_but_no_signing_secret(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
-        load_secrets(socket_mode=True, env={"SLACK_BOT_TOKEN": TOKEN})
-    secrets = load_secrets(socket_mode=True, env={"SLACK_BOT_TOKEN": TOKEN,
-                                                  "SLACK_APP_TOKEN": "xapp-1-A0-123-abc"})
+        secrets_from({"SLACK_BOT_TOKEN": TOKEN}, monkeypatch, socket_mode=True)
+    secrets = secrets_from({"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "xapp-1-A0-123-abc"},
+                           monkeypatch, socket_mode=True)
     assert secrets.app_token and "xapp" not in repr(secrets)
-    gov = load_secrets(env={**VALID, "POLICYBOT_SLACK_API_URL": "https://slack-gov.com/api"})
+    gov = secrets_from({**VALID, "POLICYBOT_SLACK_API_URL": "https://slack-gov.com/api"},
+                       monkeypatch)
     assert gov.api_url == "https://slack-gov.com/api/"

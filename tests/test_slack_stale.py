@@ -69,9 +69,15 @@ def test_a_standalone_scheduler_posts_the_alerts(slack_bot: SlackBot, monkeypatc
     from tests.slack_fixtures import TOKEN
 
     cited = _answer(slack_bot)
+    from bot.settings import load_app_settings
+
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("POLICYBOT_SLACK_API_URL", slack_bot.slack.url)
-    settings = slack_bot.svc.settings
+    read = load_app_settings().slack  # what the scheduler process reads at its start
+    settings = slack_bot.svc.settings.model_copy(update={"slack": slack_bot.svc.settings.slack
+                                                         .model_copy(update={
+                                                             "bot_token": read.bot_token,
+                                                             "api_url": read.api_url})})
     scheduler_index = PolicyIndex(settings, embedder=slack_bot.svc.index.embedder)
     _alert_from_here(settings, scheduler_index)
     path = slack_bot.docs / cited["path"]

@@ -311,8 +311,8 @@ def test_trained_adapter_validates_and_changes_greedy_output(
     assert not has_errors(findings), findings
     assert {f.check for f in findings} >= {"config", "rank", "modules", "base", "weights"}
     question, passages = Q_LEAVE, numbered_passages()
-    base = LocalTransformersGenerator(long_model, max_new_tokens=8)
-    tuned = LocalTransformersGenerator(long_model, out, max_new_tokens=8)
+    base = LocalTransformersGenerator(long_model, options={"max_tokens": 8})
+    tuned = LocalTransformersGenerator(long_model, out, options={"max_tokens": 8})
     assert "".join(tuned.generate(question, passages)) != "".join(base.generate(question,
                                                                                 passages))
 
@@ -347,7 +347,7 @@ def test_served_adapter_is_chosen_by_name_per_channel(
                                            {"id": "CALL"}])
     registry = AdapterRegistry(settings)
     question, passages = Q_LEAVE, numbered_passages()
-    local = "".join(LocalTransformersGenerator(long_model, out, max_new_tokens=8)
+    local = "".join(LocalTransformersGenerator(long_model, out, options={"max_tokens": 8})
                     .generate(question, passages))
     with serve_hub(tmp_path / "hub") as url:
         generator = OpenAICompatibleGenerator(url, base_id, options={"max_tokens": 8,

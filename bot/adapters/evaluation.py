@@ -20,7 +20,9 @@ from bot.evaluation import run_evaluation
 from bot.settings import AppSettings, GeneratorSettings
 from model.adapters.gate import Verdict, compare
 
-DEFAULT_QA = Path(__file__).resolve().parents[1] / "bench" / "eval" / "handbook_dev.jsonl"
+# The handbook dev questions over the bundled sample handbook, shipped as package data
+# (bench/eval/handbook_dev.jsonl links to this one copy).
+DEFAULT_QA = Path(__file__).resolve().parents[1] / "data" / "handbook_dev.jsonl"
 METRICS_FILE = "metrics.json"  # written next to an evaluated adapter
 
 

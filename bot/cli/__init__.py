@@ -80,6 +80,7 @@ def _register() -> None:
     from bot.cli import (
         adapter_commands,
         answer_commands,
+        config_commands,
         db_commands,
         index_commands,
         serve_commands,
@@ -87,7 +88,7 @@ def _register() -> None:
 
     for command in (index_commands.COMMANDS + answer_commands.COMMANDS
                     + serve_commands.COMMANDS + adapter_commands.COMMANDS
-                    + db_commands.COMMANDS):
+                    + db_commands.COMMANDS + config_commands.COMMANDS):
         main.add_command(config_option(command))
 
 

@@ -10,6 +10,7 @@ import click
 
 from bot.cli import render_adapters
 from indexer.errors import PolicyBotError
+from model.adapters.gate import DEFAULT_TOLERANCE
 
 ADAPTER = click.Path(path_type=Path, file_okay=False, exists=True)
 
@@ -43,7 +44,8 @@ def _eval_index(app: Any, qa: Path | None) -> Any:
 @click.option("--name", "served", help="The adapter's model name on --endpoint.")
 @click.option("--against", help="Adapter in service to beat (default: adapters.default).")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
-@click.option("--tolerance", type=click.FloatRange(0, 1), default=0.02, show_default=True)
+@click.option("--tolerance", type=click.FloatRange(0, 1), default=DEFAULT_TOLERANCE,
+              show_default=True)
 @click.option("--device", help="Device for in-process evaluation (default: generator.device).")
 @click.option("--promote", is_flag=True, help="Record the adapter as promotable if it passes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -96,8 +98,14 @@ def _variants(settings: Any, adapter_dir: Path, base: str | None, endpoint: str 
     base_dir = base or settings.generator.model_path or recorded.get("base_model_name_or_path")
     if not base_dir:
         raise PolicyBotError("give --base MODEL_DIR (the model the adapter was trained on)")
-    return (local_variant(settings, str(base_dir), adapter_dir, device),
-            local_variant(settings, str(base_dir), None, device))
+    # Greedy, as endpoint_variant decodes: the local backend now honours the configured
+    # options (max_tokens, ...), and sampling would make the comparison a matter of luck.
+    return (_greedy(local_variant(settings, str(base_dir), adapter_dir, device)),
+            _greedy(local_variant(settings, str(base_dir), None, device)))
+
+
+def _greedy(variant: Any) -> Any:
+    return variant.model_copy(update={"options": {**variant.options, "temperature": 0}})
 
 
 @click.command()

@@ -96,7 +96,7 @@ def _alert_from_here(settings: Any, index: Any) -> None:
     it is the process that sees syncs finish, so it posts the stale-answer alerts."""
     from bot.slack.secrets import bot_token_only
 
-    secrets = bot_token_only()
+    secrets = bot_token_only(settings.slack)
     if secrets is None:
         click.echo("SLACK_BOT_TOKEN not set: stale-answer alerts are off", err=True)
         return

@@ -22,8 +22,9 @@ import click
 def serve(app: Any, mode: str, host: str, port: int, threads: int) -> None:
     """Run the Slack app (and the sync scheduler, unless slack.run_scheduler = false).
 
-    Secrets come from the environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, and
-    SLACK_APP_TOKEN for --socket; POLICYBOT_SLACK_API_URL for another Slack API host.
+    Secrets are settings, best set in the environment: SLACK_BOT_TOKEN,
+    SLACK_SIGNING_SECRET, and SLACK_APP_TOKEN for --socket; POLICYBOT_SLACK_API_URL for
+    another Slack API host (`policybot config show` prints them, redacted).
     """
     from bot.cli.db_commands import upgrade_state
     from bot.slack.runner import serve as run

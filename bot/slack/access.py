@@ -73,7 +73,7 @@ class GroupMembers:
     """``usergroups.users.list`` with expiry: membership changes show up within ``ttl_s``,
     and a failed lookup serves the last good membership for at most ``grace_s`` more."""
 
-    def __init__(self, client: WebClient, ttl_s: float, grace_s: float = 600.0) -> None:
+    def __init__(self, client: WebClient, ttl_s: float, grace_s: float) -> None:
         self.client = client
         self.cache: Expiring[frozenset[str]] = Expiring(ttl_s, grace_s, "user group")
 

@@ -117,7 +117,7 @@ SHUTDOWN_GRACE_S = 20.0  # within Kubernetes' default 30 s termination grace per
 
 def serve(settings: AppSettings, socket_mode: bool, host: str, port: int,
           threads: int = 16) -> None:
-    secrets = load_secrets(socket_mode=socket_mode)  # before anything starts
+    secrets = load_secrets(settings.slack, socket_mode)  # before anything starts
     svc, app, scheduler = start_services(settings, secrets)
     # SIGTERM (docker stop, Kubernetes) stops like Ctrl-C: no new requests, and the
     # questions already acknowledged are answered, because Slack won't send them again.

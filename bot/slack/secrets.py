@@ -1,19 +1,23 @@
-"""Slack credentials, from the environment only, checked before anything starts.
+"""Slack credentials, from the settings (``slack.*``), checked before anything starts.
 
-A placeholder token would otherwise surface as an ``invalid_auth`` deep inside the first
-request; failing at start with the variable's name is the message an admin can act on.
-Values are never logged or echoed.
+They are read like every other setting (``bot/settings.py``: ``SLACK_BOT_TOKEN``,
+``SLACK_SIGNING_SECRET``, ``SLACK_APP_TOKEN``, ``POLICYBOT_SLACK_API_URL`` or the
+``POLICYBOT_SLACK__*`` names) and held as ``SecretStr``. A placeholder token would
+otherwise surface as an ``invalid_auth`` deep inside the first request; failing at start
+with the variable's name is the message an admin can act on. Values are never logged or
+echoed.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 
+from pydantic import SecretStr
+
+from bot.settings import DEFAULT_SLACK_API_URL, SlackSettings
 from indexer.errors import ConfigError
 
-DEFAULT_API_URL = "https://slack.com/api/"
 _PLACEHOLDER = re.compile(r"your|change.?me|example|placeholder|xxx|\.\.\.|…|<|>|\s",
                           re.IGNORECASE)
 _WHERE = "https://api.slack.com/apps → your app"
@@ -27,15 +31,17 @@ _RULES = {
 
 @dataclass(frozen=True)
 class SlackSecrets:
+    """The checked values, revealed only for the Slack clients that send them."""
+
     bot_token: str = field(repr=False)
     signing_secret: str = field(repr=False)
     app_token: str | None = field(default=None, repr=False)
-    api_url: str = DEFAULT_API_URL
+    api_url: str = DEFAULT_SLACK_API_URL
 
 
-def _checked(name: str, env: dict[str, str]) -> str:
+def _checked(name: str, secret: SecretStr | None) -> str:
     prefix, what = _RULES[name]
-    value = env.get(name, "").strip()
+    value = secret.get_secret_value().strip() if secret is not None else ""
     if not value:
         raise ConfigError(f"{name} is not set: export it as {what}")
     if not value.startswith(prefix) or _PLACEHOLDER.search(value.removeprefix(prefix)):
@@ -46,27 +52,22 @@ def _checked(name: str, env: dict[str, str]) -> str:
     return value
 
 
-def bot_token_only(env: dict[str, str] | None = None) -> SlackSecrets | None:
+def bot_token_only(slack: SlackSettings) -> SlackSecrets | None:
     """For processes that only post (the standalone scheduler's stale-answer alerts):
     None when no bot token is configured at all."""
-    env = dict(os.environ) if env is None else env
-    if not env.get("SLACK_BOT_TOKEN", "").strip():
+    if slack.bot_token is None or not slack.bot_token.get_secret_value().strip():
         return None
-    api_url = env.get("POLICYBOT_SLACK_API_URL", "").strip() or DEFAULT_API_URL
-    return SlackSecrets(bot_token=_checked("SLACK_BOT_TOKEN", env), signing_secret="",
-                        api_url=api_url.rstrip("/") + "/")
+    return SlackSecrets(bot_token=_checked("SLACK_BOT_TOKEN", slack.bot_token),
+                        signing_secret="", api_url=slack.api_url)
 
 
-def load_secrets(socket_mode: bool = False, env: dict[str, str] | None = None) -> SlackSecrets:
+def load_secrets(slack: SlackSettings, socket_mode: bool = False) -> SlackSecrets:
     """The secrets ``serve`` needs; ConfigError naming the first one missing or fake."""
-    env = dict(os.environ) if env is None else env
-    api_url = env.get("POLICYBOT_SLACK_API_URL", "").strip() or DEFAULT_API_URL
-    if not re.match(r"^https?://[^/\s]+", api_url):
-        raise ConfigError(f"POLICYBOT_SLACK_API_URL must be an http(s) URL, got {api_url!r}")
+    signing = slack.signing_secret
     return SlackSecrets(
-        bot_token=_checked("SLACK_BOT_TOKEN", env),
+        bot_token=_checked("SLACK_BOT_TOKEN", slack.bot_token),
         # Socket Mode needs no signing secret: Slack's own connection authenticates.
-        signing_secret=(_checked("SLACK_SIGNING_SECRET", env) if not socket_mode
-                        else env.get("SLACK_SIGNING_SECRET", "")),
-        app_token=_checked("SLACK_APP_TOKEN", env) if socket_mode else None,
-        api_url=api_url.rstrip("/") + "/")
+        signing_secret=(_checked("SLACK_SIGNING_SECRET", signing) if not socket_mode
+                        else signing.get_secret_value() if signing else ""),
+        app_token=_checked("SLACK_APP_TOKEN", slack.app_token) if socket_mode else None,
+        api_url=slack.api_url)

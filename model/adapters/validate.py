@@ -17,6 +17,8 @@ from typing import Any
 
 from model.adapters.families import family_of, supported_modules
 
+DEFAULT_MAX_LORA_RANK = 16  # vLLM's own --max-lora-rank default
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -144,7 +146,7 @@ def _base(config: dict[str, Any], base: str | None) -> Finding:
     return _ok("base", f"trained on {trained_on}, matches {base}")
 
 
-def validate_adapter(folder: str | Path, max_rank: int = 16,
+def validate_adapter(folder: str | Path, max_rank: int = DEFAULT_MAX_LORA_RANK,
                      base: str | None = None) -> list[Finding]:
     """Every finding for ``folder``; any ``error`` means vLLM would refuse it."""
     folder = Path(folder)

@@ -21,7 +21,6 @@ from model.generators.base import GeneratorDeadline
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DEADLINE_S = 60.0
 _PIECE, _ERROR, _END = "piece", "error", "end"
 
 

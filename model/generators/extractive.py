@@ -70,12 +70,17 @@ class Draft:
     wants_number: bool = False
 
 
+MAX_SENTENCES = 3  # the extractive answer quotes 1 to this many sentences
+MAX_WORDS = 90  # ...and stops adding sentences past this many words
+
+
 class ExtractiveGenerator(Generator):
     name = "extractive"
     streams = False
     uses_llm = False
 
-    def __init__(self, embed: Embed, max_sentences: int = 3, max_words: int = 90,
+    def __init__(self, embed: Embed, max_sentences: int = MAX_SENTENCES,
+                 max_words: int = MAX_WORDS,
                  lexical_weight: float = 0.35, passage_weight: float = 0.3,
                  number_bonus: float = 0.15, keep_ratio: float = 0.85,
                  max_candidates: int = 32) -> None:

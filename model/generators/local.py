@@ -21,18 +21,29 @@ from model.generators.base import (
     GeneratorError,
     GeneratorUnavailable,
 )
-from model.generators.deadline import DEFAULT_DEADLINE_S
+from model.generators.defaults import DEFAULT_CONTEXT_TOKENS, DEFAULT_DEADLINE_S, DEFAULT_DEVICE
+from model.generators.openai_wire import validate_options
 from model.passages import NumberedPassage, Turn
 from model.prompts import build_messages
 
 STREAM_TIMEOUT_S = 300.0  # a wedged generation thread must not hang the caller forever
+# The decoding options transformers' generate() applies as an OpenAI server would; the
+# others (seed, stop, presence/frequency penalties) are refused, not silently ignored.
+LOCAL_OPTIONS = ("max_tokens", "temperature", "top_p", "repetition_penalty")
+
+
+def local_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """``options`` checked for this backend, ``max_tokens`` set; ValueError names a bad key."""
+    return validate_options(options, LOCAL_OPTIONS, backend="local")
 
 
 class LocalTransformersGenerator(Generator):
     """``model_path``: a saved model folder (or hub id available offline).
 
-    ``adapter_path``: a peft LoRA adapter folder applied on top. ``temperature`` 0 means
-    greedy decoding, so the same question gives the same answer. ``deadline_s`` bounds one
+    ``adapter_path``: a peft LoRA adapter folder applied on top. ``options`` are the
+    ``[generator] options`` (see :data:`LOCAL_OPTIONS`): ``max_tokens`` caps the answer,
+    ``temperature`` 0 or absent means greedy decoding, so the same question gives the same
+    answer; ``top_p`` applies when sampling. ``deadline_s`` bounds one
     generation by the wall clock (loading the model is not counted); past it generation is
     stopped and GeneratorDeadline raised.
     """
@@ -44,26 +55,34 @@ class LocalTransformersGenerator(Generator):
     selects_adapters = False  # its adapter is fixed at construction (adapter_path)
 
     def __init__(self, model_path: str | Path, adapter_path: str | Path | None = None,
-                 device: str = "cpu", max_new_tokens: int = 256,
-                 temperature: float = 0.0, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
-        if max_new_tokens < 1:
-            raise ValueError("max_new_tokens must be at least 1")
+                 device: str = DEFAULT_DEVICE, options: dict[str, Any] | None = None,
+                 deadline_s: float = DEFAULT_DEADLINE_S) -> None:
         if deadline_s <= 0:
             raise ValueError("deadline_s must be positive")
         self.deadline_s = deadline_s
-        if not 0 <= temperature <= 2:
-            raise ValueError("temperature must be from 0 to 2")
+        self.options = local_options(options)
         self.model_path = str(model_path)
         self.adapter_path = str(adapter_path) if adapter_path else None
         self.device = device
-        self.max_new_tokens = max_new_tokens
-        self.temperature = temperature
+        self.max_new_tokens = int(self.options["max_tokens"])
+        self.temperature = float(self.options.get("temperature", 0.0))
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None
 
     def __repr__(self) -> str:
         return (f"LocalTransformersGenerator(model_path={self.model_path!r}, "
                 f"adapter_path={self.adapter_path!r})")
+
+    def decoding(self) -> dict[str, Any]:
+        """The keyword arguments ``options`` become for ``generate()``, besides the length."""
+        kwargs: dict[str, Any] = {"do_sample": self.temperature > 0}
+        if self.temperature > 0:
+            kwargs["temperature"] = self.temperature
+            if "top_p" in self.options:
+                kwargs["top_p"] = self.options["top_p"]
+        if "repetition_penalty" in self.options:
+            kwargs["repetition_penalty"] = self.options["repetition_penalty"]
+        return kwargs
 
     def load(self) -> tuple[Any, Any]:
         """(tokenizer, model), loaded once; concurrent first calls wait for one load."""
@@ -94,7 +113,7 @@ class LocalTransformersGenerator(Generator):
         limits = [x for x in (getattr(model.config, "max_position_embeddings", None),
                               getattr(tokenizer, "model_max_length", None))
                   if isinstance(x, int) and 0 < x < 10**7]
-        return min(limits, default=4096)
+        return min(limits, default=DEFAULT_CONTEXT_TOKENS)
 
     def _prompt_ids(self, tokenizer: Any, model: Any, question: str,
                     passages: Sequence[NumberedPassage], history: Sequence[Turn]) -> Any:
@@ -131,10 +150,7 @@ class LocalTransformersGenerator(Generator):
         kwargs: dict[str, Any] = dict(**inputs, streamer=streamer, pad_token_id=pad,
                                       max_new_tokens=self.max_new_tokens,
                                       stopping_criteria=StoppingCriteriaList([_Abandoned()]))
-        if self.temperature > 0:
-            kwargs.update(do_sample=True, temperature=self.temperature)
-        else:
-            kwargs.update(do_sample=False)
+        kwargs.update(self.decoding())
         failure: list[BaseException] = []
 
         def run() -> None:

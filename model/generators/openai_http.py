@@ -20,7 +20,14 @@ from typing import Any
 import httpx
 
 from model.generators.base import Generator, GeneratorError, GeneratorUnavailable
-from model.generators.deadline import DEFAULT_DEADLINE_S, within
+from model.generators.deadline import within
+from model.generators.defaults import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_CONTEXT_TOKENS,
+    DEFAULT_DEADLINE_S,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+)
 from model.generators.openai_wire import delta_content, server_message, sse_data, validate_options
 from model.passages import NumberedPassage, Turn
 from model.prompts import SYSTEM_PROMPT, build_messages
@@ -66,9 +73,12 @@ class OpenAICompatibleGenerator(Generator):
     selects_adapters = True  # vLLM picks a LoRA adapter by the request's model name
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None,
-                 timeout_s: float = 30.0, connect_timeout_s: float = 3.0, max_retries: int = 2,
-                 backoff_s: float = 0.5, options: dict[str, Any] | None = None,
-                 context_tokens: int = 4096, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
+                 timeout_s: float = DEFAULT_TIMEOUT_S,
+                 connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+                 max_retries: int = DEFAULT_MAX_RETRIES, backoff_s: float = 0.5,
+                 options: dict[str, Any] | None = None,
+                 context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+                 deadline_s: float = DEFAULT_DEADLINE_S) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL ending in /v1, got {base_url!r}")
         if not model:

@@ -8,12 +8,11 @@ as a 400 on the first employee's question.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from model.generators.base import GeneratorError
-
-DEFAULT_MAX_TOKENS = 512
+from model.generators.defaults import DEFAULT_MAX_TOKENS
 
 
 def _number(lo: float, hi: float, lo_open: bool = False) -> Any:
@@ -47,11 +46,20 @@ OPTION_RULES: dict[str, tuple[Any, str]] = {
 }
 
 
-def validate_options(options: dict[str, Any] | None) -> dict[str, Any]:
-    """A copy of ``options`` with ``max_tokens`` set; ValueError names the bad key."""
+def validate_options(options: dict[str, Any] | None,
+                     supported: Collection[str] = tuple(OPTION_RULES),
+                     backend: str = "openai") -> dict[str, Any]:
+    """A copy of ``options`` with ``max_tokens`` set; ValueError names the bad key.
+
+    ``supported`` is the subset a backend honours (the local backend cannot apply every
+    server-side option): an option outside it is refused rather than silently ignored,
+    so a backend never decodes otherwise than its configuration says."""
     opts = dict(options or {})
-    allowed = ", ".join(sorted(OPTION_RULES))
+    allowed = ", ".join(sorted(supported))
     for key, value in opts.items():
+        if key in OPTION_RULES and key not in supported:
+            raise ValueError(f"generation option {key!r} is not supported by the {backend} "
+                             f"backend; supported: {allowed}")
         if key not in OPTION_RULES:
             raise ValueError(f"unknown generation option {key!r}; allowed: {allowed}")
         check, expected = OPTION_RULES[key]
