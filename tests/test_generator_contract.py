@@ -61,7 +61,7 @@ FACTORIES: dict[str, tuple[Callable[[pytest.FixtureRequest], Generator],
     "openai": (lambda r: _openai(r.getfixturevalue("llm_server")),
                lambda r: _openai(f"http://127.0.0.1:{free_port()}/v1")),
     "local": (lambda r: LocalTransformersGenerator(r.getfixturevalue("tiny_model_dir"),
-                                                   max_new_tokens=8),
+                                                   options={"max_tokens": 8}),
               lambda r: LocalTransformersGenerator(
                   r.getfixturevalue("tmp_path") / "no-model")),
 }
