@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.llm_fixtures", "tests.slack_fixtures"]
+pytest_plugins = ["tests.llm_fixtures", "tests.slack_fixtures", "tests.pg_server"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
