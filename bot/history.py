@@ -88,8 +88,9 @@ class BotHistory:
                         key=key, claimed_at=now, lease_until=until)
                     stmt = stmt.on_conflict_do_update(
                         index_elements=[c.key], set_={"claimed_at": now, "lease_until": until},
-                        where=and_(c.lease_until.is_not(None), c.lease_until < now))
-                    if conn.execute(stmt).rowcount != 1:
+                        where=and_(c.lease_until.is_not(None), c.lease_until < now)
+                    ).returning(c.key)  # a row back: inserted or taken over (rowcount is -1
+                    if conn.execute(stmt).first() is None:  # for psycopg's upserts)
                         raise _Taken
         except _Taken:
             return False
