@@ -23,7 +23,7 @@ from bot.history_tables import (
     slack_claims,
     slack_events,
 )
-from indexer.state import make_engine, utcnow
+from indexer.state import create_tables, make_engine, utcnow
 from model.answer import Answer
 
 
@@ -52,7 +52,7 @@ class AnswerRecord:
 class BotHistory:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
         self.alerts = AlertLedger(self.engine)
 
     def ping(self) -> None:

@@ -26,8 +26,11 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
+
+from indexer.lock import advisory_key
 
 metadata = MetaData()
 
@@ -88,13 +91,24 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def create_tables(tables: MetaData, engine: Engine) -> None:
+    """``create_all`` that two processes may run at once: on PostgreSQL both would see a
+    table missing and one CREATE would fail, so the DDL runs in one transaction under an
+    advisory lock (released at commit); SQLite serializes writers already."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                         {"k": advisory_key("policybot-schema")})
+        tables.create_all(conn)
+
+
 class StateDB:
     """Sync history. Created on first use; safe to share between threads."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
 
     def record_run(self, run: RunRecord, failures: list[tuple[str, str]]) -> int:
         with self.engine.begin() as conn:

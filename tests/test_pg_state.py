@@ -146,3 +146,14 @@ def test_advisory_keys_are_stable_signed_64_bit_integers() -> None:
     key = advisory_key("sync-chunks")
     assert key == advisory_key("sync-chunks") != advisory_key("scheduler")
     assert -(2 ** 63) <= key < 2 ** 63
+
+
+def test_two_processes_creating_the_tables_at_once_both_start(postgres_url: str) -> None:
+    """Replicas rolled out together create the schema together; neither may fail on the
+    other's CREATE TABLE."""
+    from indexer.state import StateDB
+
+    for _ in range(3):
+        url = create_database(postgres_url)
+        made = race(lambda i, url=url: (BotHistory(url), StateDB(url)) and True, n=6)
+        assert made == [True] * 6

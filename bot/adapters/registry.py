@@ -22,7 +22,7 @@ from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, Text, in
 from sqlalchemy.engine import Engine
 
 from bot.settings import AppSettings
-from indexer.state import make_engine, utcnow
+from indexer.state import create_tables, make_engine, utcnow
 
 metadata = MetaData()
 
@@ -64,7 +64,7 @@ class AdapterRegistry:
                  cache_s: float = 5.0) -> None:
         self.settings = settings
         self.engine = engine or make_engine(settings.db_url)
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
         self.cache_s = cache_s
         self._lock = threading.Lock()
         self._active: dict[str, AdapterVersion] = {}
