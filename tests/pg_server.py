@@ -23,6 +23,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,12 +131,21 @@ def create_database(url: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+_skipped: list[str] = []  # why the server could not start, for the run's summary
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say why the PostgreSQL tests were skipped even under ``-q`` (skips are quiet)."""
+    for reason in _skipped:
+        terminalreporter.write_line(f"PostgreSQL tests skipped: {reason}", yellow=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     server = PostgresServer()
     reason = server.start()
     if reason:
-        print(f"\nSKIP PostgreSQL tests: {reason}")
+        _skipped.append(reason)
         pytest.skip(reason)
     try:
         yield server
