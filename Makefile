@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	# torch is pinned to the CPU build in pyproject.toml; install it first so nothing
 	# else can pull a CUDA build in.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,postgres]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, desc, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.alert_ledger import AlertLedger
-from bot.history_tables import answer_docs, answers, feedback, slack_events
+from bot.history_tables import answer_docs, answers, feedback, slack_claims, slack_events
 from indexer.db import open_state
 from indexer.state import utcnow
 from model.answer import Answer
@@ -65,11 +65,53 @@ class BotHistory:
             return False
         return True
 
+    def claim_question(self, keys: list[str], lease_s: float | None) -> bool:
+        """True when this process may answer: no key was seen before, or every earlier
+        claim of them lapsed unfinished (its process died). ``lease_s`` None claims for
+        good at once. All keys or none, in one commit; an upsert whose update only
+        applies to a lapsed lease, so two replicas never both win (on PostgreSQL the
+        second waits on the first's row lock, then sees its lease)."""
+        now = utcnow()
+        until = None if lease_s is None else now + timedelta(seconds=lease_s)
+        c = slack_claims.c
+        try:
+            with self.engine.begin() as conn:
+                for key in sorted(set(keys)):  # one lock order: no deadlock between replicas
+                    stmt = _upsert(self.engine)(slack_claims).values(
+                        key=key, claimed_at=now, lease_until=until)
+                    stmt = stmt.on_conflict_do_update(
+                        index_elements=[c.key], set_={"claimed_at": now, "lease_until": until},
+                        where=and_(c.lease_until.is_not(None), c.lease_until < now)
+                    ).returning(c.key)  # a row back: inserted or taken over (rowcount is -1
+                    if conn.execute(stmt).first() is None:  # for psycopg's upserts)
+                        raise _Taken
+        except _Taken:
+            return False
+        return True
+
+    def renew_claims(self, keys: list[str], lease_s: float) -> None:
+        """Extend the leases of questions still being answered here."""
+        if keys:
+            with self.engine.begin() as conn:
+                conn.execute(update(slack_claims).where(
+                    slack_claims.c.key.in_(keys), slack_claims.c.lease_until.is_not(None))
+                    .values(lease_until=utcnow() + timedelta(seconds=lease_s)))
+
+    def finish_claims(self, keys: list[str]) -> None:
+        """The question is done: its keys are never claimed again."""
+        if keys:
+            with self.engine.begin() as conn:
+                conn.execute(update(slack_claims).where(slack_claims.c.key.in_(keys))
+                             .values(lease_until=None))
+
     def forget_events(self, older_than: timedelta = timedelta(days=3)) -> int:
         """Slack stops retrying after minutes; days of keys are plenty."""
+        since = utcnow() - older_than
         with self.engine.begin() as conn:
-            return conn.execute(delete(slack_events).where(
-                slack_events.c.received_at < utcnow() - older_than)).rowcount
+            gone = conn.execute(delete(slack_claims).where(
+                slack_claims.c.claimed_at < since)).rowcount
+            return gone + conn.execute(delete(slack_events).where(
+                slack_events.c.received_at < since)).rowcount
 
     # -- answers --------------------------------------------------------------------------
     def record_answer(self, answer: Answer, *, user_id: str, channel_id: str,
@@ -178,6 +220,21 @@ class BotHistory:
     def _all(self, query: Any) -> list[AnswerRecord]:
         with self.engine.connect() as conn:
             return [_record(dict(r._mapping)) for r in conn.execute(query)]
+
+
+class _Taken(Exception):
+    """Another process holds (or finished) a question's claim: roll the claim back."""
+
+
+def _upsert(engine: Any) -> Any:
+    """The dialect's INSERT with ON CONFLICT (SQLite and PostgreSQL both have it)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def _record(data: dict[str, Any]) -> AnswerRecord:

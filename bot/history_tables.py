@@ -30,6 +30,17 @@ slack_events = Table(
     Column("received_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
+# Questions (mentions, DMs, thread replies) claim their keys with a lease instead: the
+# replica answering renews it while it works and makes it final (lease_until NULL) once the
+# answer is done, so a replica killed mid-answer does not block Slack's retry for good.
+# A table of its own, so an existing install gains it without a schema change.
+slack_claims = Table(
+    "slack_claims", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("lease_until", DateTime(timezone=True)),  # NULL: done, never claimed again
+)
+
 answers = Table(
     "answers", metadata,
     Column("id", String(32), primary_key=True),

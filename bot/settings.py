@@ -181,6 +181,9 @@ class SlackSettings(_Strict):
     stream_interval_s: float = Field(1.0, ge=0.2, description="chat.update at most this often")
     stale_alert_days: int = Field(30, ge=0, description="answers this recent get alerts")
     run_scheduler: bool = Field(True, description="serve also runs the sync scheduler")
+    claim_lease_s: float = Field(30.0, ge=1, description="a question's dedupe claim lapses "
+                                 "this long after its replica stopped renewing it (died), so "
+                                 "Slack's retry is answered elsewhere")
 
     @field_validator("api_url")
     @classmethod

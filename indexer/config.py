@@ -266,6 +266,9 @@ class IndexSettings(_Strict):
     table: str = "chunks"
     vector_index_min_rows: int = Field(50_000, ge=256)
     lock_timeout_s: float = Field(600.0, ge=0)
+    scheduler_standby_s: float = Field(
+        15.0, gt=0, description="how often a replica that does not run the sync schedule "
+        "checks whether the one that does is gone (several replicas: one scheduler runs)")
     read_consistency_s: float = Field(
         0.0, ge=0, description="how stale a search may be: 0 = each search sees the latest "
         "commit of any process (the scheduler's deletions included)")

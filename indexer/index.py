@@ -98,7 +98,7 @@ class PolicyIndex:
         started = time.perf_counter()
         reports = []
         with index_lock(self.settings.home, self.settings.index.table,
-                        self.settings.index.lock_timeout_s):
+                        self.settings.index.lock_timeout_s, self.settings.database_url):
             self.store.refresh()
             for config in configs:
                 began = utcnow()

@@ -5,11 +5,17 @@ missed sync more than once (coalescing). APScheduler creates and owns its job ta
 (``apscheduler_jobs``; the migrations leave it alone), on the process's one engine for the
 state database. One worker thread plus the index lock mean no
 two syncs ever overlap, even with `policybot sync` started by hand meanwhile.
+
+APScheduler 3 cannot share a job store between running schedulers (each would run every
+job), so with several replicas :class:`ScheduleLeader` runs the scheduler only in the
+process that holds the ``scheduler`` lock (:mod:`indexer.lock`); the others stand by and
+take over within ``index.scheduler_standby_s`` when that process is gone.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +27,7 @@ from sqlalchemy import Column, Float, MetaData, String, Table, inspect, select
 
 from indexer.db import engine_for, open_state
 from indexer.errors import PolicyBotError
+from indexer.lock import ClusterLock
 from indexer.schedule import parse_schedule
 
 log = logging.getLogger(__name__)
@@ -83,6 +90,62 @@ def start_scheduler(index: Any) -> BackgroundScheduler:
     for job in scheduler.get_jobs():
         log.info("scheduled %s (%s), next run %s", job.id, job.trigger, job.next_run_time)
     return scheduler
+
+
+class ScheduleLeader:
+    """The sync scheduler of a process that may be one of several replicas: started only
+    while this process holds the deployment's ``scheduler`` lock, stopped if it loses it."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+        self.lock = ClusterLock("scheduler", index.settings.home, index.settings.database_url)
+        self.scheduler: BackgroundScheduler | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="schedule-leader", daemon=True)
+
+    @property
+    def running(self) -> bool:
+        return self.scheduler is not None and self.scheduler.running
+
+    def start(self) -> ScheduleLeader:
+        self._step()  # at once: a single process schedules before start() returns
+        self._thread.start()
+        return self
+
+    def _step(self) -> None:
+        if self.scheduler is None:
+            if self.lock.acquire(0):
+                log.info("this process runs the sync schedule")
+                try:
+                    self.scheduler = start_scheduler(self.index)
+                except Exception:
+                    self.lock.release()
+                    raise
+        elif not self.lock.alive():  # the database connection (and the lock) are gone
+            log.warning("lost the scheduler lock: stopping this process's sync schedule")
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+            self.lock.release()
+
+    def _run(self) -> None:
+        standby = self.index.settings.index.scheduler_standby_s
+        if self.scheduler is None:
+            log.info("another process runs the sync schedule; standing by (checked every "
+                     "%.0fs)", standby)
+        while not self._stop.wait(standby):
+            try:
+                self._step()
+            except Exception:  # the database may be briefly away: try again next time
+                log.exception("scheduler lock check failed")
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=wait)
+            self.scheduler = None
+        self.lock.release()
 
 
 def _reconcile(scheduler: BackgroundScheduler, sources: list[Any]) -> None:

@@ -1,53 +1,47 @@
-"""A real PostgreSQL server for the tests, started from the machine's own binaries.
+"""A real PostgreSQL server for the tests: ``initdb`` + ``pg_ctl`` on a temp dir, a free port.
 
-``initdb`` + ``pg_ctl`` on a temporary directory and a free port on 127.0.0.1, once per
-test session (session fixture ``postgres_url``: a SQLAlchemy URL to a fresh database), and
-:func:`fresh_database` for another empty database on the same server. PostgreSQL refuses
-to run as root, so as root the server runs as the ``postgres`` user (else ``nobody``).
+The machine's own PostgreSQL binaries (Debian's ``postgresql`` package; ``.ci/run`` installs
+it when ``initdb`` is missing) run one throwaway cluster per test session. PostgreSQL
+refuses to run as root, so under root the server runs as the ``postgres`` system user.
 
-Tests that need it skip, with the reason, only when PostgreSQL cannot be started here (no
-binaries, no psycopg); with ``POLICYBOT_REQUIRE_POSTGRES=1`` (CI) they fail instead, so a
-broken install never passes as a skip.
+``postgres_url`` (a session fixture, registered in ``tests/conftest.py``) is a SQLAlchemy
+URL (``postgresql+psycopg://…``) to a fresh database; :func:`create_database` makes another
+one on the same server. Tests that need PostgreSQL skip, with the reason, only when the
+server truly cannot start here (no binaries, no psycopg, no unprivileged user); with
+``POLICYBOT_REQUIRE_POSTGRES=1`` (CI) they fail instead, so a broken install never passes
+as a skip.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
-import itertools
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
-import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-_counter = itertools.count(1)
-_counter_lock = threading.Lock()
+USER = "policybot"
+START_TIMEOUT_S = 60
 
 
-class PostgresUnavailable(RuntimeError):
-    """PostgreSQL cannot be started on this machine (the message says why)."""
-
-
-def find_bindir() -> Path:
-    """Where ``initdb`` and ``pg_ctl`` are: $POLICYBOT_PG_BIN, the PATH, or Debian's
-    versioned directories (newest first)."""
-    candidates = [os.environ.get("POLICYBOT_PG_BIN", "")]
-    on_path = shutil.which("initdb")
-    candidates.append(str(Path(on_path).parent) if on_path else "")
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                         key=lambda p: int(Path(p).parent.name)
-                         if Path(p).parent.name.isdigit() else 0, reverse=True)
-    for candidate in filter(None, candidates):
-        if (Path(candidate) / "initdb").is_file() and (Path(candidate) / "pg_ctl").is_file():
-            return Path(candidate)
-    raise PostgresUnavailable("no PostgreSQL server binaries (initdb, pg_ctl) on this "
-                              "machine: apt-get install postgresql")
+def _bin_dir() -> Path | None:
+    """The directory of ``initdb``: on PATH, else the newest /usr/lib/postgresql/N/bin."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit()
+                        else 0)
+    return Path(candidates[-1]).parent if candidates else None
 
 
 def _free_port() -> int:
@@ -57,115 +51,113 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    """One throwaway cluster; ``stop`` removes it."""
+    """One cluster: started by :meth:`start`, removed with its files by :meth:`stop`."""
 
-    def __init__(self, bindir: Path) -> None:
-        self.bindir = bindir
+    def __init__(self) -> None:
+        self.bin: Path | None = None
+        self.root: Path | None = None
+        self.port = 0
+        self.run_as: list[str] = []
+
+    @property
+    def data(self) -> Path:
+        assert self.root is not None
+        return self.root / "data"
+
+    def _run(self, *args: str, timeout: float = START_TIMEOUT_S) -> None:
+        done = subprocess.run([*self.run_as, *args], capture_output=True, text=True,
+                              timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"{Path(args[0]).name} failed ({done.returncode}): "
+                               f"{(done.stderr or done.stdout).strip()[-2000:]}")
+
+    def start(self) -> str:
+        """Start the server; returns the reason it cannot, or "" once it accepts queries."""
+        self.bin = _bin_dir()
+        if self.bin is None:
+            return "PostgreSQL is not installed (no initdb on PATH or in /usr/lib/postgresql)"
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            return "psycopg is not installed (pip install 'policybot[postgres]')"
         self.root = Path(tempfile.mkdtemp(prefix="policybot-pg-"))
-        self.data = self.root / "data"
-        self.port = _free_port()
-        self.user = self._run_as()
-
-    @staticmethod
-    def _run_as() -> str | None:
-        if os.geteuid() != 0:
-            return None
-        for name in ("postgres", "nobody"):
+        if os.geteuid() == 0:  # postgres will not run as root: run it as an ordinary user
             try:
-                pwd.getpwnam(name)
+                owner = pwd.getpwnam("postgres")
             except KeyError:
-                continue
-            return name
-        raise PostgresUnavailable("running as root and no unprivileged user (postgres, "
-                                  "nobody) to run PostgreSQL as")
-
-    def _cmd(self, *args: str) -> list[str]:
-        if self.user is None:
-            return list(args)
-        runuser = shutil.which("runuser")
-        if runuser is None:
-            raise PostgresUnavailable("running as root without runuser to drop privileges")
-        return [runuser, "-u", self.user, "--", *args]
-
-    def start(self) -> None:
-        if self.user is not None:
-            info = pwd.getpwnam(self.user)
-            os.chown(self.root, info.pw_uid, info.pw_gid)
-        subprocess.run(self._cmd(str(self.bindir / "initdb"), "-D", str(self.data),
-                                 "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                                 "--no-sync", "--no-instructions"),
-                       check=True, capture_output=True, timeout=120)
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")
-        proc = subprocess.run(self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data),
-                                        "-o", options, "-l", str(self.root / "server.log"),
-                                        "-w", "-t", "60", "start"),
-                              capture_output=True, text=True, timeout=90)
-        if proc.returncode != 0:
-            log = (self.root / "server.log")
-            raise PostgresUnavailable(f"pg_ctl start failed: {proc.stderr.strip()} "
-                                      f"{log.read_text() if log.exists() else ''}")
+                return "running as root and there is no 'postgres' user to run the server as"
+            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+            runuser = shutil.which("runuser")
+            self.run_as = [runuser, "-u", "postgres", "--"] if runuser else \
+                ["su", "postgres", "-s", "/bin/sh", "-c", "exec \"$0\" \"$@\""]
+        self.port = _free_port()
+        try:
+            self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", USER,
+                      "--auth=trust", "--encoding=UTF8", "--no-sync")
+            options = (f"-c listen_addresses=127.0.0.1 -p {self.port} "
+                       f"-c unix_socket_directories={self.root} -c fsync=off "
+                       "-c synchronous_commit=off -c full_page_writes=off "
+                       "-c max_connections=200")
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t",
+                      str(START_TIMEOUT_S), "-o", options, "-l", str(self.root / "server.log"),
+                      "start")
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+            self.stop()
+            return f"PostgreSQL did not start: {exc}"
+        return ""
 
     def stop(self) -> None:
-        subprocess.run(self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data),
-                                 "-m", "immediate", "-w", "stop"),
-                       capture_output=True, timeout=60)
+        if self.root is None:
+            return
+        if self.bin is not None and (self.data / "postmaster.pid").exists():
+            with contextlib.suppress(RuntimeError, OSError, subprocess.TimeoutExpired):
+                self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
+                          "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
+        self.root = None
 
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{USER}@127.0.0.1:{self.port}/{database}"
 
 
-def fresh_database(url: str) -> str:
-    """Create an empty database on the server ``url`` points at; its SQLAlchemy URL."""
+def create_database(url: str) -> str:
+    """A URL to a new, empty database on the server that ``url`` points at."""
     import psycopg
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    with _counter_lock:
-        name = f"policybot_test_{os.getpid()}_{next(_counter)}"
-    with psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username,
-                         password=parsed.password, dbname="postgres",
-                         autocommit=True) as conn:
+    base = make_url(url)
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(host=base.host, port=base.port, user=base.username,
+                         dbname="postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return parsed.set(database=name).render_as_string(hide_password=False)
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
-def start_server() -> PostgresServer:
-    """A started server, or PostgresUnavailable saying why not."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError as exc:
-        raise PostgresUnavailable(f"psycopg is not installed ({exc}): "
-                                  "pip install -e '.[postgres]'") from None
-    server = PostgresServer(find_bindir())
-    try:
-        server.start()
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        detail = getattr(exc, "stderr", b"") or b""
-        if isinstance(detail, bytes):
-            detail = detail.decode(errors="replace")
-        server.stop()
-        raise PostgresUnavailable(f"PostgreSQL did not start: {exc} {detail}") from exc
-    except PostgresUnavailable:
-        server.stop()
-        raise
-    return server
+_skipped: list[str] = []  # why the server could not start, for the run's summary
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say why the PostgreSQL tests were skipped even under ``-q`` (skips are quiet)."""
+    for reason in _skipped:
+        terminalreporter.write_line(f"PostgreSQL tests skipped: {reason}", yellow=True)
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A SQLAlchemy URL (``postgresql+psycopg://``) to a fresh database on a PostgreSQL
-    server started for this session; skips, with the reason, where none can start."""
-    try:
-        server = start_server()
-    except PostgresUnavailable as exc:
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    reason = server.start()
+    if reason:
         if os.environ.get("POLICYBOT_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required here but: {exc}")
-        print(f"\nskipping PostgreSQL tests: {exc}")
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
+            pytest.fail(f"POLICYBOT_REQUIRE_POSTGRES=1 but {reason}")
+        _skipped.append(reason)
+        pytest.skip(reason)
     try:
-        yield fresh_database(server.url())
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A SQLAlchemy URL to a fresh database on the session's PostgreSQL server."""
+    return create_database(postgres_server.url("postgres"))

@@ -23,7 +23,7 @@ from bot.settings import AppSettings
 from indexer.db import SCHEDULER_TABLES, current_revision, engine_for, head_revision, upgrade
 from indexer.state import RunRecord, StateDB
 from model.answer import Answer, Citation
-from tests.pg_server import fresh_database
+from tests.pg_server import create_database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.db'}"
-    return fresh_database(request.getfixturevalue("postgres_url"))
+    return create_database(request.getfixturevalue("postgres_url"))
 
 
 def _cite(doc: str = "leave.md", version: str = "v1") -> Citation:

@@ -74,7 +74,7 @@ def status(app: Any, as_json: bool) -> None:
 @click.pass_obj
 def scheduler(app: Any) -> None:
     """Run scheduled syncs in the foreground until interrupted."""
-    from indexer.scheduler import start_scheduler
+    from indexer.scheduler import ScheduleLeader
 
     index = app.index()
     if not any(s.schedule for s in index.settings.sources):
@@ -82,7 +82,7 @@ def scheduler(app: Any) -> None:
                                "line) to a [[sources]] entry")
     upgrade_state(app.settings)
     _alert_from_here(app.settings, index)
-    sched = start_scheduler(index)
+    sched = ScheduleLeader(index).start()  # stands by while another process schedules
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -3,16 +3,24 @@
 Slack re-sends an event it thinks we were slow on (``X-Slack-Retry-Num``) with the same
 ``event_id``; the id is claimed in the state database, so the answer is given once even
 across restarts and replicas. The retry is still acknowledged, or Slack keeps retrying.
+
+A question's claim is a lease (:class:`QuestionClaims`): renewed while this process
+prepares the answer and made final once it is done. A replica killed mid-answer stops
+renewing, so after ``slack.claim_lease_s`` a retry of that question is answered by another
+replica instead of being skipped for good; a finished question is never answered again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import BoltResponse
 
+from bot.history import BotHistory
 from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
@@ -49,3 +57,56 @@ def dedupe_middleware(svc: Services) -> Callable[..., Any]:
         return None
 
     return dedupe
+
+
+class QuestionClaims:
+    """The claims of the questions this process is answering, kept alive by one thread."""
+
+    def __init__(self, history: BotHistory, lease_s: float) -> None:
+        self.history = history
+        self.lease_s = lease_s
+        self._held: dict[str, int] = {}  # key → how many answers in progress hold it
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def take(self, keys: list[str], final: bool = False) -> bool:
+        """Claim ``keys`` (for good when ``final``); False when another process holds or
+        finished them."""
+        return self.history.claim_question(keys, None if final else self.lease_s)
+
+    @contextmanager
+    def held(self, keys: list[str]) -> Iterator[None]:
+        """Renew the claim of ``keys`` while the body runs, then make it final: whatever
+        the outcome, the asker was told something, and a retry must not tell them twice."""
+        with self._lock:
+            for key in keys:
+                self._held[key] = self._held.get(key, 0) + 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._renew, name="claim-leases",
+                                                daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                for key in keys:
+                    self._held[key] -= 1
+                    if not self._held[key]:
+                        del self._held[key]
+            try:
+                self.history.finish_claims(keys)
+            except Exception:  # the lease lapses instead: a retry may then be answered
+                log.exception("could not mark %s answered", keys[0] if keys else "")
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            with self._lock:
+                keys = list(self._held)
+            try:
+                self.history.renew_claims(keys, self.lease_s)
+            except Exception:  # the database may be briefly away: the lease has slack
+                log.exception("could not renew the claims of questions being answered")
+
+    def close(self) -> None:
+        self._stop.set()

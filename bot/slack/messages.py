@@ -156,6 +156,10 @@ def reindex_started(source: str | None) -> str:
     return f"Re-indexing {what}. I'll post the result here when it's done."
 
 
+REINDEX_ALREADY_RUNNING = ("A re-index is already running (started by you or another admin); "
+                           "its result goes to whoever started it. Nothing new was started.")
+
+
 def reindex_progress(source: str | None, done: int, total: int) -> str:
     """Shown in place while a long re-index runs, so it visibly moves."""
     what = f"*{escape(source)}*" if source else "all sources"

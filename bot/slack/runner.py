@@ -48,9 +48,9 @@ def start_services(settings: AppSettings, secrets: SlackSecrets
     _forget_events_regularly(svc)
     scheduler = None
     if settings.slack.run_scheduler and any(s.schedule for s in settings.sources):
-        from indexer.scheduler import start_scheduler
+        from indexer.scheduler import ScheduleLeader
 
-        scheduler = start_scheduler(svc.index)
+        scheduler = ScheduleLeader(svc.index).start()  # one replica schedules
     _warm_up(svc)
     _watch_adapters(svc)
     return svc, app, scheduler

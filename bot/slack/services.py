@@ -39,6 +39,7 @@ class Services:
     notes: Workers = field(default_factory=lambda: Workers(2, queue=200))  # short replies
     bot_user_id: str = ""
     adapters: Any = None  # AdapterRegistry when an OpenAI-compatible server answers
+    claims: Any = None  # QuestionClaims (bot.slack.dedupe): leased dedupe of questions
     on_close: list[Callable[[], None]] = field(default_factory=list)
     _answerer: Answerer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -60,6 +61,13 @@ class Services:
                    limiter=RateLimiter(slack.rate_limit, slack.rate_window_s),
                    metrics=Metrics(), workers=Workers(slack.workers, slack.queue),
                    adapters=adapters)
+
+    def __post_init__(self) -> None:
+        if self.claims is None:
+            from bot.slack.dedupe import QuestionClaims
+
+            self.claims = QuestionClaims(self.history, self.settings.slack.claim_lease_s)
+            self.on_close.append(self.claims.close)
 
     def answerer(self) -> Answerer:
         """Built on first use; IndexMissingError until the first sync has written rows."""

@@ -1,5 +1,10 @@
 """``/policy refresh`` and ``/policy reindex`` (and App Home's button): syncs started from
-Slack, run one at a time off the request thread, reported back to whoever asked."""
+Slack, run one at a time off the request thread, reported back to whoever asked.
+
+A re-index clicked twice (a double click, two admins, or each click on another replica)
+runs once: the first takes the deployment-wide ``reindex`` lock (:mod:`indexer.lock`) and
+holds it until it has finished; a request that finds it taken is told so and starts
+nothing, instead of queueing a second full re-index behind the first."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from bot.slack.services import Services
 from bot.slack.streaming import Throttled
 from indexer.errors import PolicyBotError
 from indexer.index import SyncResult
+from indexer.lock import ClusterLock
 from indexer.progress import Progress
 from indexer.store import in_list
 
@@ -74,8 +80,28 @@ def _visible(svc: Services, doc_id: str, states: tuple[dict[str, list[list[str]]
     return bool(seen) and all(not a or allowed & set(a) for a in seen)
 
 
-def reindex(svc: Services, user_id: str, source: str | None) -> None:
-    """A full re-index, with progress and the result in a DM to the admin who asked."""
+def claim_reindex(svc: Services) -> ClusterLock | None:
+    """The held ``reindex`` lock of this index, or None when a re-index runs already."""
+    settings = svc.settings
+    lock = ClusterLock(f"reindex-{settings.index.table}", settings.home, settings.database_url)
+    if not lock.acquire(0):
+        log.info("re-index not started: one is already running")
+        return None
+    return lock
+
+
+def reindex(svc: Services, user_id: str, source: str | None,
+            claimed: ClusterLock | None = None) -> None:
+    """A full re-index, with progress and the result in a DM to the admin who asked;
+    ``claimed`` (from :func:`claim_reindex`) is released once it is over."""
+    try:
+        _reindex(svc, user_id, source)
+    finally:
+        if claimed is not None:
+            claimed.release()
+
+
+def _reindex(svc: Services, user_id: str, source: str | None) -> None:
     client = svc.client
     try:
         posted = client.chat_postMessage(channel=user_id, text=messages.reindex_started(source))

@@ -14,7 +14,7 @@ from bot.slack.blocks_admin import feedback_modal
 from bot.slack.conversation import Question, answer_in_conversation
 from bot.slack.services import Services
 from bot.slack.stored import as_answer, readable_by
-from bot.slack.syncing import reindex
+from bot.slack.syncing import claim_reindex, reindex
 from bot.slack.workers import Busy
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,17 @@ def _reindex_checked(svc: Services, user: str, source: str | None) -> None:
     if not svc.access.is_admin(user):  # the button is admin-only, but never trust it
         log.info("refused re-index button from %s: not an admin", user)
         return
+    claimed = claim_reindex(svc)  # a second click (on any replica) starts nothing
+    if claimed is None:
+        try:
+            svc.client.chat_postMessage(channel=user, text=messages.REINDEX_ALREADY_RUNNING)
+        except SlackApiError as exc:
+            svc.slack_error("chat.postMessage", exc)
+        return
     try:
-        svc.syncs.submit(reindex, svc, user, source)
+        svc.syncs.submit(reindex, svc, user, source, claimed)
     except Busy:
+        claimed.release()
         log.warning("re-index of %s not started: a sync queue is full", source)
 
 

@@ -18,7 +18,7 @@ from bot.slack.blocks_home import status_blocks
 from bot.slack.outcome import failure_text, record_outcome
 from bot.slack.services import Services
 from bot.slack.stored import as_answer, parse_link, readable_by
-from bot.slack.syncing import Reply, refresh, reindex
+from bot.slack.syncing import Reply, claim_reindex, refresh, reindex
 from bot.slack.workers import Busy
 from indexer.status import index_status
 
@@ -216,9 +216,14 @@ def _reindex_checked(svc: Services, respond: Respond, user: str, source: str | N
         log.info("refused /policy reindex from %s: not an admin", user)
         reply(messages.NOT_ADMIN)
         return
+    claimed = claim_reindex(svc)  # a second click (on any replica) starts nothing
+    if claimed is None:
+        reply(messages.REINDEX_ALREADY_RUNNING)
+        return
     try:
-        svc.syncs.submit(reindex, svc, user, source)
+        svc.syncs.submit(reindex, svc, user, source, claimed)
     except Busy:
+        claimed.release()
         reply(messages.BUSY)
         return
     reply(messages.reindex_started(source))

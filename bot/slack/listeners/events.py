@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import messages
 from bot.slack.conversation import Question, answer_in_conversation
-from bot.slack.dedupe import claim, event_key
+from bot.slack.dedupe import event_key
 from bot.slack.questions import mentions, message_key, question_text, skip_reason
 from bot.slack.services import Services
 from bot.slack.workers import Busy
@@ -71,15 +71,28 @@ def _ask(svc: Services, body: dict[str, Any], thread: str | None, private: bool,
     except Busy:
         # claimed here, so that a retry of this event does not tell the asker twice (Slack
         # sends a mention as both app_mention and message, and retries with its event id)
-        if claim(svc, keys):
+        if _claim(svc, keys, final=True):
             _tell(svc, q, messages.BUSY)
 
 
 def _take(svc: Services, q: Question, keys: list[str]) -> None:
     """In the worker: claim, check, answer. The rate limit comes after the claim, so a
     retry of a question is never counted against its asker."""
-    if not claim(svc, keys):
+    if not _claim(svc, keys):
         return
+    with svc.claims.held(keys):  # renewed while this process works, final once it is done
+        _answer(svc, q)
+
+
+def _claim(svc: Services, keys: list[str], final: bool = False) -> bool:
+    if svc.claims.take(keys, final=final):
+        return True
+    svc.metrics.duplicates.inc()
+    log.info("skipping %s: already handled (a retry or duplicate delivery)", keys[0])
+    return False
+
+
+def _answer(svc: Services, q: Question) -> None:
     svc.metrics.questions.labels(q.surface).inc()
     if not q.text:
         _tell(svc, q, messages.EMPTY_QUESTION)
