@@ -26,6 +26,12 @@ def numbered(passages: list[Any]) -> list[NumberedPassage]:
             for i, p in enumerate(passages, start=1)]
 
 
+def model_label(cfg: GeneratorSettings) -> str:
+    """What is stored as an answer's model when no adapter answers: the served model's
+    name, else the local model's folder, else the backend."""
+    return cfg.model or (str(cfg.model_path) if cfg.model_path else cfg.backend)
+
+
 def build_generator(cfg: GeneratorSettings, extractive: ExtractiveGenerator) -> Generator:
     if cfg.backend == "extractive":
         return extractive

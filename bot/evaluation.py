@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.answering import build_answerer
+from bot.answering import build_answerer, model_label
+from bot.ask import Ask, AskResult, Question
 from model.answer import Answer
 from model.answerer import Asker
 from model.evaluation import UNCLEAR, Outcome, by_kind, score
@@ -56,7 +57,8 @@ def score_answer(answer: Answer, gold: list[str], seen: list[NumberedPassage],
         quotes_verbatim=[_verbatim(c.quote, texts.get(c.doc_id, [])) for c in quoted],
         sentences_supported=[s.supported for s in answer.sentences if s.citations],
         latency_ms=latency_ms, outcome=answer.outcome,
-        evidence=[_match(gold, c.source, c.path) for c in answer.evidence], kind=kind)
+        evidence=[_match(gold, c.source, c.path) for c in answer.evidence], kind=kind,
+        fell_back=answer.fell_back)
 
 
 def id_parity(item: dict[str, Any]) -> str:
@@ -78,7 +80,11 @@ def run_evaluation(settings: Any, index: Any, items: list[dict[str, Any]],
     answerable = sum(1 for item, _, _ in rows if item.get("gold_paths"))
     report: dict[str, Any] = {"questions": len(rows), "answerable": answerable,
                               "unanswerable": len(rows) - answerable,
-                              "generator": answerer.generator.name, "systems": systems}
+                              "generator": answerer.generator.name, "systems": systems,
+                              # how often the LLM's answer was unusable and the extractive
+                              # one was given instead (the answer metrics hide it)
+                              "fallback_rate": (round(sum(o.fell_back for o in ours)
+                                                      / len(ours), 4) if ours else None)}
     kinds = by_kind(ours)
     if kinds:
         report["by_kind"] = kinds
@@ -88,16 +94,12 @@ def run_evaluation(settings: Any, index: Any, items: list[dict[str, Any]],
 def collect(answerer: Any, settings: Any, index: Any, items: list[dict[str, Any]],
             baseline: bool = True, scored: set[str] | None = None
             ) -> list[tuple[dict[str, Any], Outcome, Outcome | None]]:
-    """(record, PolicyBot's outcome, the baseline's outcome) for each scored record."""
-    seen: list[NumberedPassage] = []
-    inner = answerer.retrieve
+    """(record, PolicyBot's outcome, the baseline's outcome) for each scored record.
 
-    def recording(query: str, asker: Asker) -> list[NumberedPassage]:
-        found = inner(query, asker)
-        seen[:] = found
-        return found
-
-    answerer.retrieve = recording
+    Each question goes through :class:`bot.ask.Ask` like a Slack question (with no claim,
+    rate limit or record: the asker is the record's), and is scored on the passages and
+    generator the result reports."""
+    ask = Ask(answerer=lambda: answerer, model=model_label(settings.generator))
     names = {s.name for s in settings.sources}
     wanted = {str(i.get("id")) for i in items} if scored is None else scored
     needed = {str(i.get("follows")) for i in items
@@ -105,45 +107,44 @@ def collect(answerer: Any, settings: Any, index: Any, items: list[dict[str, Any]
     given: dict[str, Turn] = {}  # id → the question and PolicyBot's answer, for follow-ups
     rows: list[tuple[dict[str, Any], Outcome, Outcome | None]] = []
     retriever = index.retriever()
-    try:
-        for item in items:
-            key = str(item.get("id"))
-            if key not in wanted:
-                if key in needed:
-                    _remember(answerer, item, names, given)
-                continue
-            gold = list(item.get("gold_paths") or [])
-            asker = _asker(item, names)
-            earlier = given.get(str(item.get("follows") or ""))
-            seen.clear()
-            started = time.perf_counter()
-            try:
-                answer = answerer.answer(item["question"], asker,
-                                         history=[earlier] if earlier else [])
-            except UnclearQuestion:
-                answer = None
-            latency = (time.perf_counter() - started) * 1000
-            if answer is None:
-                ours = Outcome(gold=gold, retrieved=[], cited=[], abstained=True,
-                               outcome=UNCLEAR, kind=item.get("kind", ""), latency_ms=latency)
-            else:
-                given[key] = Turn(item["question"], answer.text)
-                ours = score_answer(answer, gold, list(seen), latency, item.get("kind", ""))
-            base = _baseline(retriever, item["question"], gold, asker) if baseline else None
-            rows.append((item, ours, base))
-    finally:
-        answerer.retrieve = inner
+    for item in items:
+        key = str(item.get("id"))
+        if key not in wanted:
+            if key in needed:
+                _remember(ask, item, names, given)
+            continue
+        gold = list(item.get("gold_paths") or [])
+        asker = _asker(item, names)
+        earlier = given.get(str(item.get("follows") or ""))
+        result = _ask(ask, item, asker, (earlier,) if earlier else ())
+        latency = result.seconds * 1000
+        if result.answer is None:
+            ours = Outcome(gold=gold, retrieved=[], cited=[], abstained=True,
+                           outcome=UNCLEAR, kind=item.get("kind", ""), latency_ms=latency)
+        else:
+            given[key] = Turn(item["question"], result.answer.text)
+            ours = score_answer(result.answer, gold, result.passages, latency,
+                                item.get("kind", ""))
+        base = _baseline(retriever, item["question"], gold, asker) if baseline else None
+        rows.append((item, ours, base))
     return rows
 
 
-def _remember(answerer: Any, item: dict[str, Any], names: set[str],
+def _ask(ask: Ask, item: dict[str, Any], asker: Asker, turns: tuple[Turn, ...]
+         ) -> AskResult:
+    """The result; one with no answer for an unclear question; other errors raise."""
+    result = ask(Question(item["question"], "eval", asker=asker, turns=turns))
+    if result.error is not None and not isinstance(result.error, UnclearQuestion):
+        raise result.error
+    return result
+
+
+def _remember(ask: Ask, item: dict[str, Any], names: set[str],
               given: dict[str, Turn]) -> None:
     """Ask an unscored question only for the thread a scored follow-up needs."""
-    try:
-        answer = answerer.answer(item["question"], _asker(item, names))
-    except UnclearQuestion:
-        return
-    given[str(item.get("id"))] = Turn(item["question"], answer.text)
+    result = _ask(ask, item, _asker(item, names), ())
+    if result.answer is not None:
+        given[str(item.get("id"))] = Turn(item["question"], result.answer.text)
 
 
 def _baseline(retriever: Any, question: str, gold: list[str], asker: Asker) -> Outcome:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from indexer.config import AUDIENCE_RE, RetrievalSettings
@@ -50,7 +50,6 @@ class Passage:
     bm25_score: float | None = None
     context_before: str = ""  # the neighbouring chunks of the same section, when split
     context_after: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def public_dict(self) -> dict[str, Any]:
         return {"source": self.source, "path": self.path, "title": self.title,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from model.passages import NumberedPassage
 
 
 @dataclass
@@ -63,6 +65,10 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     outcome: str = ""  # ANSWERED | EVIDENCE | NOT_COVERED; "" → derived from ``abstained``
     evidence: list[Citation] = field(default_factory=list)  # quoted, for EVIDENCE only
+    # what the answer was drawn from and how: evaluation scores retrieval from these, and
+    # the adapter gate counts fallbacks, without reaching into the Answerer
+    passages: list[NumberedPassage] = field(default_factory=list, repr=False, compare=False)
+    fell_back: bool = False  # the LLM's answer was unusable; the extractive one replaced it
 
     def __post_init__(self) -> None:
         if not self.outcome:
@@ -90,6 +96,3 @@ class Answer:
                 "evidence": [c.public_dict() for c in self.evidence],
                 "unsupported_sentences": [s.text for s in self.unsupported],
                 "generator": self.generator, "notes": self.notes}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)

@@ -43,7 +43,6 @@ class Asker:
 
     audiences: tuple[str, ...] = ()
     sources: tuple[str, ...] | None = None
-    user_id: str = ""
 
 
 Retrieve = Callable[[str, Asker], list[NumberedPassage]]
@@ -89,7 +88,7 @@ class Answerer:
         query = retrieval_query(question, history)  # self-contained, for follow-ups
         passages = self.retrieve(query, asker)
         retrieved = time.perf_counter()
-        result = Answer(question=question, text="", notes=notes)
+        result = Answer(question=question, text="", notes=notes, passages=passages)
         threshold, weight = self.policy.gate()
         if gate_score(query, passages, weight) < threshold:
             self._not_covered(result, passages)
@@ -176,6 +175,7 @@ class Answerer:
         except (GeneratorUnavailable, GeneratorError) as exc:
             log.warning("%s generator failed, answering extractively: %s", generator.name, exc)
             result.notes.append(TOO_SLOW if isinstance(exc, GeneratorDeadline) else UNAVAILABLE)
+            result.fell_back = True
             self._extractive(result, question, passages)
             return
         resolved = resolve(raw, passages)
@@ -187,6 +187,7 @@ class Answerer:
             log.info("LLM answer had no valid citation; using the extractive answer")
             result.notes.append("The model's answer could not be tied to the sources, so this "
                                 "answer quotes the policies directly.")
+            result.fell_back = True
             self._extractive(result, question, passages)
             return
         if resolved.dropped:

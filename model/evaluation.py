@@ -36,6 +36,7 @@ class Outcome:
     outcome: str = ""  # ANSWERED | EVIDENCE | NOT_COVERED | UNCLEAR; "" → from abstained
     evidence: list[str] = field(default_factory=list)  # document keys quoted as evidence
     kind: str = ""  # the question's kind, when the QA set has one
+    fell_back: bool = False  # the LLM's answer was unusable; the extractive one was given
 
     def __post_init__(self) -> None:
         if not self.outcome:

@@ -174,6 +174,8 @@ def test_refresh_names_only_changed_documents_the_caller_may_see(slack_bot: Slac
 
 def test_refresh_and_cite_questions_count_against_the_rate_limit(
         tmp_path, indexed_handbook, embedder) -> None:
+    """A refresh is refused at the ack; a question (``cite QUESTION`` or a plain one) is
+    refused by the Ask after the ack, through the response URL, like every question."""
     from tests.slack_fixtures import make_bot
 
     for bot in make_bot(tmp_path, indexed_handbook, embedder, rate_limit=2):
@@ -182,9 +184,14 @@ def test_refresh_and_cite_questions_count_against_the_rate_limit(
             response, _ = bot.command(text)
             assert "faster than I can answer" not in json.dumps(_body(response))
         bot.settle(120)
-        for text in ("refresh handbook", "cite What is the meal allowance?", "Any question?"):
-            response, name = bot.command(text)
-            assert "faster than I can answer" in _body(response)["text"], text
+        response, _ = bot.command("refresh handbook")
+        assert "faster than I can answer" in _body(response)["text"]
+        for text in ("cite What is the meal allowance?", "Any question?"):
+            _, name = bot.command(text)
+            bot.settle(120)
+            (reply,) = bot.responses(name)
+            assert "faster than I can answer" in reply.params["text"], text
+            assert not reply.json("blocks"), "no answer was shown"
         bot.settle(120)
         assert len(bot.svc.index.state.runs("handbook")) == runs + 1, "one refresh ran"
         response, _ = bot.command("help")  # help and status are never limited

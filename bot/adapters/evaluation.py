@@ -2,15 +2,15 @@
 
 Each variant is the configured settings with another ``[generator]`` section, run through
 :func:`bot.evaluation.run_evaluation`, so adapters are judged exactly as the bot answers.
-One more number is collected on the side: how often the LLM's answer was unusable (no
-valid citation, or an error) and the extractive fallback answered instead. The answer
-metrics alone hide that, because the fallback's answers are good ones.
+One more number is gated on: how often the LLM's answer was unusable (no valid citation,
+or an error) and the extractive fallback answered instead (``fallback_rate``, counted from
+each answer's ``fell_back``). The answer metrics alone hide that, because the fallback's
+answers are good ones.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,36 +26,14 @@ DEFAULT_QA = Path(__file__).resolve().parents[1] / "data" / "handbook_dev.jsonl"
 METRICS_FILE = "metrics.json"  # written next to an evaluated adapter
 
 
-class _Fallbacks(logging.Handler):
-    """Counts the Answerer's "answering extractively" records (its only fallback signal)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "extractive" in record.getMessage():
-            self.count += 1
-
-
 def evaluate_variant(settings: AppSettings, index: Any, items: list[dict[str, Any]],
                      generator: GeneratorSettings) -> dict[str, Any]:
-    """``policybot eval`` metrics with ``generator`` answering, plus ``fallback_rate``."""
+    """``policybot eval`` metrics with ``generator`` answering, plus ``fallback_rate``
+    (from each answer's own ``fell_back``, as the evaluation reports it)."""
     variant = settings.model_copy(update={"generator": generator})
-    logger = logging.getLogger("model.answerer")
-    counter = _Fallbacks()
-    level, propagate = logger.level, logger.propagate
-    logger.addHandler(counter)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False  # one summary line, not a warning per question
-    try:
-        report = run_evaluation(variant, index, items, baseline=False)
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(level)
-        logger.propagate = propagate
+    report = run_evaluation(variant, index, items, baseline=False)
     metrics = dict(report["systems"]["policybot"])
-    metrics["fallback_rate"] = round(counter.count / len(items), 4) if items else None
+    metrics["fallback_rate"] = report["fallback_rate"]
     return metrics
 
 

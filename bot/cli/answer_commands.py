@@ -20,24 +20,35 @@ def ask(app: Any, question: str | None, audiences: tuple[str, ...], sources: tup
         batch: Any, as_json: bool) -> None:
     """Answer QUESTION from the policies, citing the passages used."""
     one_or_batch(question, batch)
-    from bot.answering import build_answerer
+    from bot.answering import build_answerer, model_label
+    from bot.ask import Ask, Question
 
     answerer = build_answerer(app.settings, app.index())
+    # the CLI's Ask claims nothing, limits nothing and records nothing: the asker is the
+    # one the options state, and the answer is printed
+    asking = Ask(answerer=lambda: answerer, model=model_label(app.settings.generator))
     chosen = split_values(sources)
     asker = Asker(audiences=tuple(split_values(audiences) or ()),
                   sources=tuple(chosen) if chosen else None)
     if batch is None:
-        answer = answerer.answer(question, asker)
+        result = asking(Question(question or "", "cli", asker=asker))
+        if result.error is not None:
+            raise result.error
+        assert result.answer is not None
         if as_json:
-            click.echo(json.dumps(answer.public_dict(), ensure_ascii=False))
+            click.echo(json.dumps(result.answer.public_dict(), ensure_ascii=False))
         else:
-            render_answer.answer(answer)
+            render_answer.answer(result.answer)
         return
     for item in read_batch(batch):
-        try:
-            out = {"id": item["id"], **answerer.answer(item["question"], asker).public_dict()}
-        except QuestionError as exc:
-            out = {"id": item["id"], "error": str(exc)}
+        result = asking(Question(item["question"], "cli", asker=asker))
+        if isinstance(result.error, QuestionError):
+            out = {"id": item["id"], "error": str(result.error)}
+        elif result.error is not None:
+            raise result.error
+        else:
+            assert result.answer is not None
+            out = {"id": item["id"], **result.answer.public_dict()}
         click.echo(json.dumps(out, ensure_ascii=False))
 
 

@@ -112,7 +112,8 @@ def _alert_from_here(settings: Any, index: Any) -> None:
 @click.pass_obj
 def demo(app: Any, question: str) -> None:
     """Index the bundled sample handbook (in HOME/demo) and answer QUESTION."""
-    from bot.answering import build_answerer
+    from bot.answering import build_answerer, model_label
+    from bot.ask import Ask, Question
     from bot.cli import render_answer
     from bot.settings import load_app_settings
     from indexer.embedding import Embedder
@@ -126,7 +127,13 @@ def demo(app: Any, question: str) -> None:
     index = PolicyIndex(settings, embedder=Embedder(settings.embedding, app.settings.home))
     render.sync_result(index.sync())
     click.secho(f"\nQ: {question}\n", bold=True)
-    render_answer.answer(build_answerer(settings, index).answer(question))
+    answerer = build_answerer(settings, index)
+    result = Ask(answerer=lambda: answerer, model=model_label(settings.generator))(
+        Question(question, "cli"))
+    if result.error is not None:
+        raise result.error
+    assert result.answer is not None
+    render_answer.answer(result.answer)
 
 
 COMMANDS = [sync, search, status, scheduler, demo]

@@ -179,7 +179,7 @@ class Access:
     def asker(self, user_id: str, channel_id: str | None, private: bool) -> Asker:
         """``private``: only the asker will see the answer (ephemeral reply or DM)."""
         return Asker(audiences=self.audiences(user_id) if private else (),
-                     sources=self.sources(channel_id), user_id=user_id)
+                     sources=self.sources(channel_id))
 
     def in_channel(self, user_id: str, channel_id: str) -> bool:
         """Whether ``user_id`` is a member of ``channel_id`` (``conversations.members``,

@@ -2,39 +2,30 @@
 
 The placeholder goes up first ("Searching the policies…"), partial text replaces it while
 a generator streams, and the final answer replaces it in place, so the thread holds one
-message per answer whatever happens.
+message per answer whatever happens. Refusals are notes only the asker sees.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.ask import AskResult, Delivery, Placement, Question
 from bot.slack import kit, messages
 from bot.slack.blocks import answer_blocks, answer_text, streaming_blocks, working_blocks
-from bot.slack.outcome import failure_text, record_outcome
+from bot.slack.outcome import failure_text
 from bot.slack.services import Services
 from bot.slack.streaming import Throttled
+from bot.slack.workers import Busy
 from indexer.state import utcnow
 from model.passages import Turn
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Question:
-    user_id: str
-    channel_id: str
-    text: str
-    thread_ts: str | None  # the thread to answer in; None = top level (DMs)
-    private: bool  # a DM: only the asker reads the answer
-    surface: str  # mention | thread | dm
-
 
 DM_MEMORY = timedelta(minutes=15)  # a DM question this soon after an answer is a follow-up
 
@@ -43,7 +34,7 @@ def earlier_turns(svc: Services, q: Question) -> list[Turn]:
     """The thread's earlier answers; in a DM outside threads, the last one if recent."""
     if q.thread_ts:
         records = svc.history.thread_turns(q.channel_id, q.thread_ts)
-    elif q.private:
+    elif q.visibility == "dm":
         last = svc.history.latest_answer(q.channel_id)
         records = [last] if last is not None and utcnow() - last.created_at < DM_MEMORY else []
     else:
@@ -51,44 +42,75 @@ def earlier_turns(svc: Services, q: Question) -> list[Turn]:
     return [Turn(r.question, r.text) for r in records]
 
 
-def answer_in_conversation(svc: Services, q: Question) -> None:
-    """Runs in the worker pool, so the history reads are off the ack path too."""
-    started = time.perf_counter()
-    client = svc.client
-    try:
-        posted = client.chat_postMessage(channel=q.channel_id, thread_ts=q.thread_ts,
-                                         text=messages.WORKING, blocks=working_blocks(),
-                                         unfurl_links=False, unfurl_media=False)
-    except SlackApiError as exc:
-        svc.slack_error("chat.postMessage", exc)
-        return
-    ts = posted["ts"]
+class InConversation(Delivery):
+    """Placeholder, streamed partial text, then the answer, in the thread or the DM.
+    Runs in the worker pool, so the history reads are off the ack path too."""
 
-    def update(text: str, blocks: list) -> None:
+    def __init__(self, svc: Services, q: Question) -> None:
+        self.svc, self.q = svc, q
+        self.ts = ""
+
+    def refuse(self, text: str) -> None:
+        tell(self.svc, self.q, text)
+
+    def start(self) -> Placement | None:
+        q, svc = self.q, self.svc
         try:
-            client.chat_update(channel=q.channel_id, ts=ts, text=text, blocks=blocks)
+            posted = svc.client.chat_postMessage(
+                channel=q.channel_id, thread_ts=q.thread_ts, text=messages.WORKING,
+                blocks=working_blocks(), unfurl_links=False, unfurl_media=False)
         except SlackApiError as exc:
-            svc.slack_error("chat.update", exc)
+            svc.slack_error("chat.postMessage", exc)
+            return None
+        self.ts = posted["ts"]
+        self.stream = Throttled(
+            lambda partial: self._update(messages.WORKING, streaming_blocks(partial)),
+            svc.settings.slack.stream_interval_s)
+        return Placement(thread_ts=q.thread_ts or self.ts, message_ts=self.ts)
+
+    def earlier(self) -> Sequence[Turn]:
+        return earlier_turns(self.svc, self.q)
+
+    def fail(self, error: Exception) -> None:
+        text = failure_text(error)
+        with contextlib.suppress(SlackApiError):
+            self._update(text, [kit.section(text)])
+
+    def deliver(self, result: AskResult) -> Placement | None:
+        assert result.answer is not None
+        try:
+            self._update(answer_text(result.answer),
+                         answer_blocks(result.answer, answer_id=result.answer_id))
+        except SlackApiError:
+            return None
+        return Placement()
+
+    def _update(self, text: str, blocks: list[Any]) -> None:
+        try:
+            self.svc.client.chat_update(channel=self.q.channel_id, ts=self.ts, text=text,
+                                        blocks=blocks)
+        except SlackApiError as exc:
+            self.svc.slack_error("chat.update", exc)
             raise
 
-    stream = Throttled(lambda partial: update(messages.WORKING, streaming_blocks(partial)),
-                       svc.settings.slack.stream_interval_s)
-    asker = svc.access.asker(q.user_id, q.channel_id, q.private)
+
+def tell(svc: Services, q: Question, text: str) -> None:
+    """A note only the asker sees (in a DM every message is only theirs), posted from
+    the notes pool: a slow or rate-limited Web API must never hold up an ack or a worker."""
     try:
-        answer, model = svc.answer(q.text, asker, earlier_turns(svc, q), on_text=stream,
-                                   channel_id=q.channel_id)
-    except Exception as exc:  # noqa: BLE001 - the user always gets a reply
-        text = failure_text(svc, exc)
-        with contextlib.suppress(SlackApiError):
-            update(text, [kit.section(text)])
-        return
-    answer_id = svc.history.record_answer(
-        answer, user_id=q.user_id, channel_id=q.channel_id, thread_ts=q.thread_ts or ts,
-        visibility="dm" if q.private else "public", model=model,
-        audiences=asker.audiences, sources=asker.sources)
-    svc.history.set_message(answer_id, ts, q.thread_ts or ts)
+        svc.notes.submit(_post_note, svc, q, text)
+    except Busy:
+        log.warning("note to %s dropped: the notes queue is full", q.user_id)
+
+
+def _post_note(svc: Services, q: Question, text: str) -> None:
+    dm = q.visibility == "dm"
+    method = "chat.postMessage" if dm else "chat.postEphemeral"
     try:
-        update(answer_text(answer), answer_blocks(answer, answer_id=answer_id))
-    except SlackApiError:
-        return
-    record_outcome(svc, answer, time.perf_counter() - started)
+        if dm:
+            svc.client.chat_postMessage(channel=q.channel_id, thread_ts=q.thread_ts, text=text)
+        else:
+            svc.client.chat_postEphemeral(channel=q.channel_id, user=q.user_id,
+                                          thread_ts=q.thread_ts, text=text)
+    except SlackApiError as exc:
+        svc.slack_error(method, exc)

@@ -12,10 +12,11 @@ replica instead of being skipped for good; a finished question is never answered
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from slack_bolt import BoltResponse
@@ -44,6 +45,33 @@ def claim(svc: Services, keys: list[str]) -> bool:
         log.info("skipping %s: already handled (a retry or duplicate delivery)", keys[0])
         return False
     return True
+
+
+def claim_question(svc: Services, keys: Sequence[str]) -> AbstractContextManager[None] | None:
+    """The Ask's claim step for a Slack question: None (counted and logged) when another
+    process holds or finished it; else the lease, to be held while the question is
+    answered (renewed meanwhile, final when the body ends, whatever the outcome)."""
+    if not keys:
+        return contextlib.nullcontext()
+    if not svc.claims.take(list(keys)):
+        _duplicate(keys)
+        svc.metrics.duplicates.inc()
+        return None
+    return svc.claims.held(list(keys))
+
+
+def claim_final(svc: Services, keys: Sequence[str]) -> bool:
+    """Claim a question for good at once (it will not be answered: e.g. every queue is
+    full and the asker is told so); False, counted, for a retry or duplicate."""
+    if keys and not svc.claims.take(list(keys), final=True):
+        _duplicate(keys)
+        svc.metrics.duplicates.inc()
+        return False
+    return True
+
+
+def _duplicate(keys: Sequence[str]) -> None:
+    log.info("skipping %s: already handled (a retry or duplicate delivery)", keys[0])
 
 
 def dedupe_middleware(svc: Services) -> Callable[..., Any]:

@@ -8,10 +8,8 @@ objects, surfaces) and the chat.postMessage and views.* reference pages.
 
 from __future__ import annotations
 
-# Blocks: section `text` is at most 3000 characters; each of up to 10 `fields` 2000.
+# Blocks: section `text` is at most 3000 characters.
 SECTION_TEXT = 3000
-SECTION_FIELD_TEXT = 2000
-SECTION_FIELDS = 10
 # Messages carry at most 50 blocks; modals and App Home views at most 100.
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
@@ -20,10 +18,9 @@ CONTEXT_ELEMENTS = 10
 TEXT_OBJECT = 3000
 # Header block: plain_text only, at most 150 characters.
 HEADER_TEXT = 150
-# Buttons: text 75, value 2000, url 3000; action_id and block_id 255 each.
+# Buttons: text 75, value 2000; action_id and block_id 255 each.
 BUTTON_TEXT = 75
 ACTION_VALUE = 2000
-BUTTON_URL = 3000
 ACTION_ID = 255
 BLOCK_ID = 255
 # An actions block holds at most 25 elements.
@@ -39,14 +36,12 @@ INPUT_LABEL = 2000
 CHECKBOX_OPTIONS = 10
 OPTION_TEXT = 75
 OPTION_VALUE = 150
-# Views: title, submit and close 24 characters; callback_id 255; private_metadata 3000.
+# Views: title, submit and close 24 characters; private_metadata 3000.
 VIEW_TITLE = 24
 VIEW_BUTTON = 24
-CALLBACK_ID = 255
 PRIVATE_METADATA = 3000
 # chat.postMessage `text` may be 40000 characters, but the notification/accessibility
 # fallback that accompanies blocks is kept short: Slack truncates long previews anyway.
-MESSAGE_TEXT = 40000
 NOTIFICATION_TEXT = 3000
 
 # PolicyBot's own choices, not Slack's: a link longer than this is shown as its label so one

@@ -38,9 +38,6 @@ GUESTS_NOT_ANSWERED = ("Sorry, PolicyBot answers people in this organisation onl
                        "guests or people from other organisations.")
 WHO_ARE_YOU = ("Sorry, I couldn't check your Slack account just now, so I can't answer. "
                "Please try again in a few minutes.")
-# Messages from bots (PolicyBot included) and edited messages get no reply at all.
-IGNORED_REPLY: None = None
-
 BUSY = ("PolicyBot is answering a lot of questions right now. Please ask again in a "
         "minute.")
 

@@ -1,43 +1,23 @@
-"""What every answering path does after an answer or a failure: metrics and messages."""
+"""What the asker reads when a question could not be answered."""
 
 from __future__ import annotations
 
 import logging
 
 from bot.slack import messages
-from bot.slack.services import Services
 from indexer.errors import IndexMissingError
-from model.answer import EVIDENCE, Answer
 from model.validation import QuestionError
 
 log = logging.getLogger(__name__)
 
 
-def record_outcome(svc: Services, answer: Answer, seconds: float) -> None:
-    m = svc.metrics
-    if answer.outcome == EVIDENCE:
-        outcome = "evidence"
-        m.abstentions.inc()
-    elif answer.abstained:
-        outcome = "abstained"
-        m.abstentions.inc()
-    elif not answer.grounded:
-        outcome = "ungrounded"
-    elif answer.notes and answer.generator == "extractive" and svc.settings.generator.backend \
-            != "extractive":
-        outcome = "fallback"
-    else:
-        outcome = "grounded"
-    m.answers.labels(outcome).inc()
-    m.answer_seconds.labels(answer.generator or "none").observe(seconds)
-
-
-def failure_text(svc: Services, exc: Exception) -> str:
-    """The reply for a question that could not be answered; internals stay in the log."""
+def failure_text(exc: Exception) -> str:
+    """The reply for a question that could not be answered; internals stay in the log
+    (called inside the ``except`` that caught ``exc``, so the traceback is logged).
+    The error is counted by the Ask's metrics step (:func:`bot.slack.asking.count`)."""
     if isinstance(exc, QuestionError):
         return str(exc)
     if isinstance(exc, IndexMissingError):
         return messages.INDEX_MISSING
-    svc.metrics.errors.inc()
     log.exception("answering failed")
     return messages.GENERIC_ERROR

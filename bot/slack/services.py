@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.ask import Ask
 from bot.history import BotHistory
 from bot.settings import AppSettings
 from bot.slack.access import Access, GroupMembers
@@ -18,9 +19,7 @@ from bot.slack.metrics import Metrics
 from bot.slack.ratelimit import RateLimiter
 from bot.slack.workers import Workers, drain
 from indexer.index import PolicyIndex
-from model.answer import Answer
-from model.answerer import Answerer, Asker
-from model.passages import Turn
+from model.answerer import Answerer
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,7 @@ class Services:
     on_close: list[Callable[[], None]] = field(default_factory=list)
     _answerer: Answerer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    ask: Ask = field(init=False, repr=False)  # the one way every surface answers
 
     @classmethod
     def build(cls, settings: AppSettings, client: WebClient,
@@ -68,6 +68,9 @@ class Services:
 
             self.claims = QuestionClaims(self.history, self.settings.slack.claim_lease_s)
             self.on_close.append(self.claims.close)
+        from bot.slack.asking import slack_ask
+
+        self.ask = slack_ask(self)
 
     def answerer(self) -> Answerer:
         """Built on first use; IndexMissingError until the first sync has written rows."""
@@ -77,21 +80,6 @@ class Services:
 
                 self._answerer = build_answerer(self.settings, self.index)
             return self._answerer
-
-    def answer(self, question: str, asker: Asker, turns: Sequence[Turn] = (),
-               on_text: Callable[[str], None] | None = None,
-               channel_id: str | None = None) -> tuple[Answer, str]:
-        """The answer, from the channel's LoRA adapter when one is configured and served,
-        and the name of the adapter, model or backend asked (stored with feedback)."""
-        answerer = self.answerer()
-        served = self.adapters.model_for(channel_id) if self.adapters is not None else None
-        if served:
-            from bot.answering import with_adapter
-
-            answerer = with_adapter(answerer, served)
-        gen = self.settings.generator
-        model = served or gen.model or (str(gen.model_path) if gen.model_path else gen.backend)
-        return answerer.answer(question, asker, turns, on_text), model
 
     @property
     def source_names(self) -> list[str]:

@@ -18,6 +18,7 @@ from bot.slack import messages
 from bot.slack.blocks_admin import progress_blocks, sync_result_blocks
 from bot.slack.services import Services
 from bot.slack.streaming import Throttled
+from bot.slack.workers import Busy
 from indexer.errors import PolicyBotError
 from indexer.index import SyncResult
 from indexer.lock import ClusterLock
@@ -78,6 +79,41 @@ def _visible(svc: Services, doc_id: str, states: tuple[dict[str, list[list[str]]
         return False
     seen = [a for state in states for a in state.get(doc_id, [])]
     return bool(seen) and all(not a or allowed & set(a) for a in seen)
+
+
+def reindex_checked(svc: Services, user_id: str, source: str | None,
+                    reply: Reply | None = None) -> None:
+    """``/policy reindex`` and App Home's button: admins only (the button is shown to
+    admins only, but never trusted), decided off the ack path since it may look up a
+    user group; ``reply`` tells a command's caller what happened (the button has no
+    one to tell, except that a re-index already runs: that goes to the admin's DM)."""
+    def say(text: str) -> None:
+        if reply is not None:
+            reply(text)
+
+    if not svc.access.is_admin(user_id):
+        log.info("refused a re-index from %s: not an admin", user_id)
+        say(messages.NOT_ADMIN)
+        return
+    claimed = claim_reindex(svc)  # a second click (on any replica) starts nothing
+    if claimed is None:
+        if reply is not None:
+            reply(messages.REINDEX_ALREADY_RUNNING)
+        else:
+            try:
+                svc.client.chat_postMessage(channel=user_id,
+                                            text=messages.REINDEX_ALREADY_RUNNING)
+            except SlackApiError as exc:
+                svc.slack_error("chat.postMessage", exc)
+        return
+    try:
+        svc.syncs.submit(reindex, svc, user_id, source, claimed)
+    except Busy:
+        claimed.release()
+        log.warning("re-index of %s not started: the sync queue is full", source)
+        say(messages.BUSY)
+        return
+    say(messages.reindex_started(source))
 
 
 def claim_reindex(svc: Services) -> ClusterLock | None:

@@ -8,13 +8,13 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import kit, messages
-from bot.slack.blocks import answer_blocks, answer_text
+from bot.ask import Question
+from bot.slack import messages
 from bot.slack.blocks_admin import feedback_modal
-from bot.slack.conversation import Question, answer_in_conversation
+from bot.slack.replies import Shared
 from bot.slack.services import Services
 from bot.slack.stored import as_answer, readable_by
-from bot.slack.syncing import claim_reindex, reindex
+from bot.slack.syncing import reindex_checked
 from bot.slack.workers import Busy
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def register(app: App, svc: Services) -> None:
         if source and source not in svc.source_names:
             return
         # the admin check may look up a user group: after the ack, in the notes pool
-        _later(svc, _reindex_checked, svc, body["user"]["id"], source)
+        _later(svc, reindex_checked, svc, body["user"]["id"], source)
 
 
 def _later(svc: Services, fn: Any, *args: Any) -> None:
@@ -65,24 +65,6 @@ def _later(svc: Services, fn: Any, *args: Any) -> None:
         svc.notes.submit(fn, *args)
     except Busy:
         log.warning("%s dropped: the notes queue is full", fn.__name__)
-
-
-def _reindex_checked(svc: Services, user: str, source: str | None) -> None:
-    if not svc.access.is_admin(user):  # the button is admin-only, but never trust it
-        log.info("refused re-index button from %s: not an admin", user)
-        return
-    claimed = claim_reindex(svc)  # a second click (on any replica) starts nothing
-    if claimed is None:
-        try:
-            svc.client.chat_postMessage(channel=user, text=messages.REINDEX_ALREADY_RUNNING)
-        except SlackApiError as exc:
-            svc.slack_error("chat.postMessage", exc)
-        return
-    try:
-        svc.syncs.submit(reindex, svc, user, source, claimed)
-    except Busy:
-        claimed.release()
-        log.warning("re-index of %s not started: a sync queue is full", source)
 
 
 def _thank(svc: Services, body: dict[str, Any], answer_id: str, respond: Respond) -> None:
@@ -110,39 +92,23 @@ def _vote(svc: Services, body: dict[str, Any], answer_id: str, rating: str,
 
 
 def _share(svc: Services, body: dict[str, Any], answer_id: str, respond: Respond) -> None:
-    """Post an ephemeral answer for everyone. An answer drawn with the asker's audiences
-    might quote restricted documents, so it is asked again with public ones only."""
+    """Post an answer for everyone in the channel, through the Ask like any question (the
+    sharer is checked, rate-limited, recorded and counted). An answer drawn with the
+    asker's audiences might quote restricted documents, so it is asked again with public
+    ones only, in the answer pool; a public one is shown again as it was."""
     user = body["user"]["id"]
     record = svc.history.answer(answer_id)
     if record is None or not readable_by(record, user):
         return
-    refusal = svc.access.refusal(user)
-    if refusal:
-        respond(response_type="ephemeral", replace_original=False, text=refusal)
-        return
     channel = (body.get("channel") or {}).get("id") or record.channel_id
-    if record.audiences:
-        q = Question(user, channel, record.question, None, private=False, surface="share")
-        try:
-            svc.workers.submit(answer_in_conversation, svc, q)
-        except Busy:
-            respond(response_type="ephemeral", replace_original=False, text=messages.BUSY)
-            return
-    else:
-        answer = as_answer(record)
-        try:
-            posted = svc.client.chat_postMessage(
-                channel=channel, text=answer_text(answer), unfurl_links=False,
-                unfurl_media=False,
-                blocks=[*answer_blocks(answer, answer_id=answer_id),
-                        kit.context([messages.shared_by(user)])])
-        except SlackApiError as exc:
-            svc.slack_error("chat.postMessage", exc)
-            respond(response_type="ephemeral", replace_original=False,
-                    text=messages.SHARE_FAILED)
-            return
-        shared = svc.history.record_answer(answer, user_id=user, channel_id=channel,
-                                           thread_ts=None, visibility="public",
-                                           model=record.model)
-        svc.history.set_message(shared, posted["ts"], posted["ts"])
-    respond(delete_original=True)
+    q = Question(record.question, "share", user_id=user, channel_id=channel, private=False,
+                 visibility="public", reuse=None if record.audiences else as_answer(record),
+                 reuse_model=record.model)
+    share = Shared(svc, q, respond, answer_id)
+    if q.reuse is not None:
+        svc.ask(q, share)
+        return
+    try:
+        svc.workers.submit(svc.ask, q, share)
+    except Busy:
+        respond(response_type="ephemeral", replace_original=False, text=messages.BUSY)

@@ -4,22 +4,21 @@ result comes back through the command's ``response_url``, visible to the asker o
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.ask import Question
 from bot.history import AnswerRecord
 from bot.slack import messages
-from bot.slack.blocks import answer_blocks, answer_text
 from bot.slack.blocks_admin import help_blocks
 from bot.slack.blocks_cite import cite_blocks
 from bot.slack.blocks_home import status_blocks
-from bot.slack.outcome import failure_text, record_outcome
+from bot.slack.replies import Cited, Ephemeral, refused
 from bot.slack.services import Services
 from bot.slack.stored import as_answer, parse_link, readable_by
-from bot.slack.syncing import Reply, claim_reindex, refresh, reindex
-from bot.slack.workers import Busy
+from bot.slack.syncing import Reply, refresh, reindex_checked
+from bot.slack.workers import Busy, Workers
 from indexer.status import index_status
 
 log = logging.getLogger(__name__)
@@ -36,44 +35,45 @@ def register(app: App, svc: Services) -> None:
         if sub == "help" or not (sub or arg):
             ack(response_type="ephemeral", text=messages.HELP_COMMAND, blocks=help_blocks())
         elif sub == "reindex":
-            _reindex(svc, ack, respond, user, arg)
+            if arg and arg not in svc.source_names:
+                ack(response_type="ephemeral",
+                    text=messages.unknown_source(arg, svc.source_names))
+            else:  # whether the caller is an admin may call Slack: after the ack
+                _background(svc, ack, svc.notes, reindex_checked, svc, user, arg or None,
+                            _say(respond))
         elif sub == "refresh":
-            if _rate_limited(svc, ack, user):
-                return
-            try:  # the admin check may call Slack: after the ack, in the notes pool
-                svc.notes.submit(_refresh_checked, svc, respond, user, channel, arg)
-            except Busy:
-                ack(response_type="ephemeral", text=messages.BUSY)
-                return
-            ack()
+            wait = svc.limiter.check(user)  # a sync, not a question: limited like one
+            if wait:
+                svc.metrics.rate_limited.inc()
+                ack(response_type="ephemeral", text=messages.rate_limited(wait))
+            else:  # the admin check may call Slack: after the ack, in the notes pool
+                _background(svc, ack, svc.notes, _refresh_checked, svc, respond, user,
+                            channel, arg)
         elif sub == "status":
-            _background(svc, ack, _status, svc, respond, user)
+            _background(svc, ack, svc.workers, _status, svc, respond, user)
+        elif sub == "cite" and arg and not parse_link(arg):  # cite what answers it now
+            q = Question(arg, "cite", user_id=user, channel_id=channel)
+            _background(svc, ack, svc.workers, svc.ask, q, Cited(respond))
         elif sub == "cite":
-            if arg and not parse_link(arg) and _rate_limited(svc, ack, user):
-                return  # a question: it is answered afresh, so it counts like one
-            _background(svc, ack, _cite, svc, respond, user, channel, arg)
+            _background(svc, ack, svc.workers, _cite, svc, respond, user, channel, arg)
         else:
-            svc.metrics.questions.labels("command").inc()
-            if _rate_limited(svc, ack, user):
-                return
-            _background(svc, ack, _answer, svc, respond, user, channel, arg,
+            q = Question(arg, "command", user_id=user, channel_id=channel)
+            _background(svc, ack, svc.workers, svc.ask, q, Ephemeral(respond),
                         working=messages.WORKING)
 
 
-def _rate_limited(svc: Services, ack: Ack, user: str) -> bool:
-    """Counts the request against the user's limit; True (and acked) when over it."""
-    wait = svc.limiter.check(user)
-    if wait:
-        svc.metrics.rate_limited.inc()
-        ack(response_type="ephemeral", text=messages.rate_limited(wait))
-    return bool(wait)
+def _say(respond: Respond) -> Reply:
+    def reply(text: str) -> None:
+        respond(response_type="ephemeral", text=text)
+
+    return reply
 
 
-def _background(svc: Services, ack: Ack, fn: Any, *args: Any, working: str | None = None
-                ) -> None:
+def _background(svc: Services, ack: Ack, pool: Workers, fn: Any, *args: Any,
+                working: str | None = None) -> None:
     """Queue first, then ack with what the user should see now: the queue's verdict."""
     try:
-        svc.workers.submit(fn, *args)
+        pool.submit(fn, *args)
     except Busy:
         ack(response_type="ephemeral", text=messages.BUSY)
         return
@@ -83,59 +83,24 @@ def _background(svc: Services, ack: Ack, fn: Any, *args: Any, working: str | Non
         ack()
 
 
-def _answer(svc: Services, respond: Respond, user: str, channel: str, question: str) -> None:
-    started = time.perf_counter()
-    refusal = svc.access.refusal(user)
-    if refusal:
-        respond(response_type="ephemeral", replace_original=True, text=refusal)
-        return
-    asker = svc.access.asker(user, channel, private=True)
-    if asker.sources == ():
-        respond(response_type="ephemeral", replace_original=True,
-                text=messages.CHANNEL_NOT_ALLOWED)
-        return
-    try:
-        answer, model = svc.answer(question, asker, channel_id=channel)
-    except Exception as exc:  # noqa: BLE001 - the asker always gets a reply
-        respond(response_type="ephemeral", replace_original=True,
-                text=failure_text(svc, exc))
-        return
-    answer_id = svc.history.record_answer(answer, user_id=user, channel_id=channel,
-                                          thread_ts=None, visibility="ephemeral",
-                                          model=model,
-                                          audiences=asker.audiences,
-                                          sources=asker.sources)
-    respond(response_type="ephemeral", replace_original=True, text=answer_text(answer),
-            blocks=answer_blocks(answer, answer_id=answer_id, share=True))
-    record_outcome(svc, answer, time.perf_counter() - started)
-
-
 def _cite(svc: Services, respond: Respond, user: str, channel: str, arg: str) -> None:
-    refusal = svc.access.refusal(user)
-    if refusal:
-        respond(response_type="ephemeral", text=refusal)
+    """The passages behind an answer already given: the latest here, or a linked one."""
+    reply = _say(respond)
+    if refused(svc, user, reply):
         return
     link = parse_link(arg) if arg else None
-    if arg and not link:  # a fresh question: cite what answers it now
-        try:
-            answer, _ = svc.answer(arg, svc.access.asker(user, channel, private=True),
-                                   channel_id=channel)
-        except Exception as exc:  # noqa: BLE001
-            respond(response_type="ephemeral", text=failure_text(svc, exc))
-            return
-    else:
-        record = (svc.history.answer_at(*link) if link
-                  else svc.history.latest_answer(channel, user_id=user))
-        if record is None or not readable_by(record, user):
-            respond(response_type="ephemeral", text=messages.CITE_NOT_FOUND)
-            return
-        if not _may_read_channel(svc, user, channel, record):
-            log.info("refused /policy cite of a %s answer in %s from %s in %s: not a member",
-                     record.visibility, record.channel_id, user, channel)
-            respond(response_type="ephemeral", text=messages.CITE_OTHER_CHANNEL)
-            return
-        answer = as_answer(record)
-    respond(response_type="ephemeral", text=messages.CITE_TITLE, blocks=cite_blocks(answer))
+    record = (svc.history.answer_at(*link) if link
+              else svc.history.latest_answer(channel, user_id=user))
+    if record is None or not readable_by(record, user):
+        reply(messages.CITE_NOT_FOUND)
+        return
+    if not _may_read_channel(svc, user, channel, record):
+        log.info("refused /policy cite of a %s answer in %s from %s in %s: not a member",
+                 record.visibility, record.channel_id, user, channel)
+        reply(messages.CITE_OTHER_CHANNEL)
+        return
+    respond(response_type="ephemeral", text=messages.CITE_TITLE,
+            blocks=cite_blocks(as_answer(record)))
 
 
 def _may_read_channel(svc: Services, user: str, here: str, record: AnswerRecord) -> bool:
@@ -151,12 +116,8 @@ def _refresh_checked(svc: Services, respond: Respond, user: str, channel: str,
                      arg: str) -> None:
     """Who may refresh what, decided off the ack path; the sync itself queues in the
     sync pool, behind other syncs and never behind answers."""
-    def reply(text: str) -> None:
-        respond(response_type="ephemeral", text=text)
-
-    refusal = svc.access.refusal(user)
-    if refusal:
-        reply(refusal)
+    reply = _say(respond)
+    if refused(svc, user, reply):
         return
     if arg:
         if arg not in svc.source_names:
@@ -192,38 +153,3 @@ def _refresh(svc: Services, reply: Reply, user: str, channel: str, arg: str) -> 
 def _status(svc: Services, respond: Respond, user: str) -> None:
     respond(response_type="ephemeral", text=messages.STATUS_HEADER,
             blocks=status_blocks(index_status(svc.index), is_admin=svc.access.is_admin(user)))
-
-
-def _reindex(svc: Services, ack: Ack, respond: Respond, user: str, arg: str) -> None:
-    """Acks before anything that may call Slack: whether the user is an admin can take a
-    user group lookup, and a slow or rate-limited one must never break the 3 s ack."""
-    if arg and arg not in svc.source_names:
-        ack(response_type="ephemeral", text=messages.unknown_source(arg, svc.source_names))
-        return
-    try:
-        svc.notes.submit(_reindex_checked, svc, respond, user, arg or None)
-    except Busy:
-        ack(response_type="ephemeral", text=messages.BUSY)
-        return
-    ack()
-
-
-def _reindex_checked(svc: Services, respond: Respond, user: str, source: str | None) -> None:
-    def reply(text: str) -> None:
-        respond(response_type="ephemeral", text=text)
-
-    if not svc.access.is_admin(user):
-        log.info("refused /policy reindex from %s: not an admin", user)
-        reply(messages.NOT_ADMIN)
-        return
-    claimed = claim_reindex(svc)  # a second click (on any replica) starts nothing
-    if claimed is None:
-        reply(messages.REINDEX_ALREADY_RUNNING)
-        return
-    try:
-        svc.syncs.submit(reindex, svc, user, source, claimed)
-    except Busy:
-        claimed.release()
-        reply(messages.BUSY)
-        return
-    reply(messages.reindex_started(source))
