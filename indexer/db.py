@@ -1,7 +1,7 @@
 """The state database: one MetaData, one engine per URL per process, Alembic migrations.
 
 Every relational table PolicyBot keeps is declared on :data:`metadata`: the indexer's in
-:mod:`indexer.state`, the bot's in ``bot.history_tables`` and ``bot.adapters.registry``
+:mod:`indexer.state`, the bot's in ``bot.history_tables`` and ``bot.lora.registry``
 (the indexer never imports the bot, so the bot registers its tables here rather than this
 module importing them). APScheduler's job table is the one exception: APScheduler creates
 and owns it, on the same engine.

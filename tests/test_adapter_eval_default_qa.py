@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.adapters.evaluation import DEFAULT_QA
 from bot.cli import main
+from bot.lora.evaluation import DEFAULT_QA
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +55,7 @@ def test_adapters_eval_without_qa_scores_the_shipped_questions(
 def test_in_process_gate_decodes_greedily_with_the_production_options(tmp_path: Path
                                                                       ) -> None:
     """Both gate paths decode alike: the configured options, sampling turned off."""
-    from bot.cli.adapter_serve_commands import _variants
+    from bot.cli.lora_release_commands import _variants
     from bot.settings import load_app_settings
 
     adapter = tmp_path / "adapter"

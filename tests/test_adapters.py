@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.adapters.health import AdapterHealth
-from bot.adapters.push import PushError, push_adapter
-from bot.adapters.registry import AdapterRegistry
 from bot.answering import with_adapter
 from bot.cli import main
+from bot.lora.health import AdapterHealth
+from bot.lora.push import PushError, push_adapter
+from bot.lora.registry import AdapterRegistry
 from bot.settings import load_app_settings
 from model.adapters.gate import compare
 from model.adapters.runtime import LoRARuntimeClient, RuntimeLoRAError
@@ -283,7 +283,7 @@ def test_push_sends_the_api_key_vllm_requires_for_its_runtime_lora_endpoints(
 
 def test_channels_choose_adapters_and_missing_ones_fall_back(
         adapters_dir: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.adapters.health")
+    caplog.set_level(logging.INFO, logger="bot.lora.health")
     with vllm_standin(base=TINY_MODEL_ID) as vllm:
         settings = _settings(tmp_path, vllm, adapters_dir["good"])
         registry = AdapterRegistry(settings, cache_s=0)
@@ -374,7 +374,7 @@ def test_gate_compares_against_the_adapter_in_service(change: dict[str, Any], pr
 
 def test_incumbent_metrics_come_from_the_registry_or_the_folder(
         adapters_dir: dict[str, Path], tmp_path: Path) -> None:
-    from bot.adapters.evaluation import in_service
+    from bot.lora.evaluation import in_service
 
     folder = shutil.copytree(adapters_dir["good"], tmp_path / "policy")
     settings = load_app_settings(home=tmp_path / "home",

@@ -187,7 +187,7 @@ def test_the_adapter_gate_counts_fallbacks_from_results_not_from_the_log(
         tmp_path: Path, indexed_handbook: Path, embedder: Any) -> None:
     """Fallbacks are counted from each answer's ``fell_back``: silencing (or rewording)
     the log changes nothing."""
-    from bot.adapters.evaluation import evaluate_variant
+    from bot.lora.evaluation import evaluate_variant
 
     items = [{"id": "1", "question": Q, "gold_paths": ["people/annual-leave.md"]},
              {"id": "2", "question": "whats the deadline to submit expenses?",

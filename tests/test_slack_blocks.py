@@ -7,13 +7,9 @@ from typing import Any
 
 from bot.slack import messages
 from bot.slack.blocks import answer_blocks, answer_text, streaming_blocks, working_blocks
-from bot.slack.blocks_admin import (
-    feedback_modal,
-    help_blocks,
-    progress_blocks,
-    sync_result_blocks,
-)
 from bot.slack.blocks_cite import cite_blocks
+from bot.slack.blocks_commands import help_blocks, progress_blocks, sync_result_blocks
+from bot.slack.blocks_feedback import feedback_modal
 from bot.slack.blocks_home import home_view, status_blocks
 from bot.slack.mrkdwn import escape, link, quote, split, truncate
 from model.answer import Answer, AnswerSentence, Citation

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from bot.adapters.registry import AdapterRegistry
 from bot.cli import main
 from bot.history import BotHistory
+from bot.lora.registry import AdapterRegistry
 from bot.settings import AppSettings
 from indexer.config import DirectorySourceConfig
 from indexer.db import SchemaError, current_revision, engine_for, head_revision, upgrade

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from bot.adapters.registry import AdapterRegistry
 from bot.cli.db_commands import all_metadata
 from bot.history import BotHistory
+from bot.lora.registry import AdapterRegistry
 from bot.settings import AppSettings
 from indexer.db import SCHEDULER_TABLES, current_revision, engine_for, head_revision, upgrade
 from indexer.state import RunRecord, StateDB

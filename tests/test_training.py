@@ -331,9 +331,9 @@ def test_served_adapter_is_chosen_by_name_per_channel(
     """`transformers serve` holds the base and the trained adapter; the registry picks the
     adapter for a channel, the health check confirms it is listed, and the same OpenAI
     client code the bot uses sends its name and gets the adapter's (greedy) answer."""
-    from bot.adapters.health import AdapterHealth
-    from bot.adapters.registry import AdapterRegistry
     from bot.answering import with_adapter
+    from bot.lora.health import AdapterHealth
+    from bot.lora.registry import AdapterRegistry
     from model.generators.local import LocalTransformersGenerator
     from model.generators.openai_http import OpenAICompatibleGenerator
     from tests.adapter_fixtures import hub_with_adapter, serve_hub

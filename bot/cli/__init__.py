@@ -78,16 +78,16 @@ def main(ctx: click.Context, config: Path | None, verbose: bool) -> None:
 
 def _register() -> None:
     from bot.cli import (
-        adapter_commands,
         answer_commands,
         config_commands,
         db_commands,
         index_commands,
+        lora_commands,
         serve_commands,
     )
 
     for command in (index_commands.COMMANDS + answer_commands.COMMANDS
-                    + serve_commands.COMMANDS + adapter_commands.COMMANDS
+                    + serve_commands.COMMANDS + lora_commands.COMMANDS
                     + db_commands.COMMANDS + config_commands.COMMANDS):
         main.add_command(config_option(command))
 

@@ -30,8 +30,8 @@ def upgrade_state(settings: Any) -> str | None:
 def all_metadata() -> Any:
     """The one MetaData with every module's tables registered on it (the bot's included),
     as autogenerate must see it."""
-    import bot.adapters.registry  # noqa: F401 - registers adapter_versions
     import bot.history_tables  # noqa: F401 - registers the bot's tables
+    import bot.lora.registry  # noqa: F401 - registers adapter_versions
     import indexer.state  # noqa: F401 - registers the sync tables
     from indexer.db import metadata
 

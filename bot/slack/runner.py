@@ -87,8 +87,8 @@ def _watch_adapters(svc: Services) -> None:
     adapter the server does not list is replaced by the base model until it is back."""
     if svc.adapters is None:
         return
-    from bot.adapters.health import AdapterHealth
     from bot.answering import build_generator
+    from bot.lora.health import AdapterHealth
 
     generator = build_generator(svc.settings.generator, None)  # type: ignore[arg-type]
     if not generator.lists_models:  # nothing to ask which adapters are served

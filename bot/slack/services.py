@@ -51,7 +51,7 @@ class Services:
         index = index or PolicyIndex(settings)
         adapters = None
         if settings.generator.backend == "openai":
-            from bot.adapters.registry import AdapterRegistry
+            from bot.lora.registry import AdapterRegistry
 
             adapters = AdapterRegistry(settings)
         return cls(settings=settings, index=index, history=BotHistory(settings.db_url),

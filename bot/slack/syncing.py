@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import messages
-from bot.slack.blocks_admin import progress_blocks, sync_result_blocks
+from bot.slack.blocks_commands import progress_blocks, sync_result_blocks
 from bot.slack.services import Services
 from bot.slack.streaming import Throttled
 from bot.slack.workers import Busy

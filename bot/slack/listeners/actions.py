@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.ask import Question
 from bot.slack import messages
-from bot.slack.blocks_admin import feedback_modal
+from bot.slack.blocks_feedback import feedback_modal
 from bot.slack.replies import Shared
 from bot.slack.services import Services
 from bot.slack.stored import as_answer, readable_by

@@ -11,8 +11,8 @@ from slack_bolt import Ack, App, Respond
 from bot.ask import Question
 from bot.history import AnswerRecord
 from bot.slack import messages
-from bot.slack.blocks_admin import help_blocks
 from bot.slack.blocks_cite import cite_blocks
+from bot.slack.blocks_commands import help_blocks
 from bot.slack.blocks_home import status_blocks
 from bot.slack.replies import Cited, Ephemeral, refused
 from bot.slack.services import Services

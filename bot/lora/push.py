@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.registry import AdapterRegistry
+from bot.lora.registry import AdapterRegistry
 from indexer.errors import PolicyBotError
 from model.adapters.runtime import LoRARuntimeClient, RuntimeLoRAError
 from model.adapters.validate import Finding, has_errors, validate_adapter

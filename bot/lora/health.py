@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from bot.adapters.registry import AdapterRegistry
+from bot.lora.registry import AdapterRegistry
 from model.generators.base import GeneratorError, GeneratorUnavailable
 
 log = logging.getLogger(__name__)

@@ -157,9 +157,9 @@ def validate(app: Any, adapter_dir: Path, max_lora_rank: int | None, base: str |
 
 
 def _register() -> None:
-    from bot.cli import adapter_serve_commands
+    from bot.cli import lora_release_commands
 
-    for command in [dataset, train_command, validate, *adapter_serve_commands.COMMANDS]:
+    for command in [dataset, train_command, validate, *lora_release_commands.COMMANDS]:
         adapters.add_command(config_option(command))
 
 

@@ -55,9 +55,9 @@ def evaluate(app: Any, adapter_dir: Path, base: str | None, qa: Path | None,
              limit: int | None, tolerance: float, device: str | None, promote: bool,
              as_json: bool) -> None:
     """Score ADAPTER_DIR and its base model, and gate it against the adapter in service."""
-    from bot.adapters.evaluation import DEFAULT_QA, METRICS_FILE, run_gate
-    from bot.adapters.registry import AdapterRegistry
     from bot.cli.options import read_jsonl
+    from bot.lora.evaluation import DEFAULT_QA, METRICS_FILE, run_gate
+    from bot.lora.registry import AdapterRegistry
 
     if endpoint and not served:
         raise click.UsageError("--endpoint needs --name (the adapter's model name there)")
@@ -87,7 +87,7 @@ def evaluate(app: Any, adapter_dir: Path, base: str | None, qa: Path | None,
 def _variants(settings: Any, adapter_dir: Path, base: str | None, endpoint: str | None,
               served: str | None, device: str | None) -> tuple[Any, Any]:
     """(candidate, base) generator settings: both through ``endpoint``, or both in-process."""
-    from bot.adapters.evaluation import endpoint_variant, local_variant
+    from bot.lora.evaluation import endpoint_variant, local_variant
 
     if endpoint:
         if not settings.generator.model:
@@ -119,9 +119,9 @@ def _greedy(variant: Any) -> Any:
 def push(app: Any, name: str, adapter_dir: Path, endpoint: str | None,
          server_path: str | None, force: bool) -> None:
     """Load ADAPTER_DIR into the running vLLM as adapter NAME, without a restart."""
-    from bot.adapters.evaluation import read_metrics
-    from bot.adapters.push import push_adapter
-    from bot.adapters.registry import AdapterRegistry
+    from bot.lora.evaluation import read_metrics
+    from bot.lora.push import push_adapter
+    from bot.lora.registry import AdapterRegistry
     from model.adapters.runtime import LoRARuntimeClient
 
     settings = app.settings
@@ -152,7 +152,7 @@ def push(app: Any, name: str, adapter_dir: Path, endpoint: str | None,
 @click.pass_obj
 def list_adapters(app: Any, as_json: bool) -> None:
     """Configured and pushed adapters, the channels using them, and what vLLM lists."""
-    from bot.adapters.registry import AdapterRegistry
+    from bot.lora.registry import AdapterRegistry
 
     settings = app.settings
     registry = AdapterRegistry(settings)

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.registry import AdapterRegistry
 from bot.evaluation import run_evaluation
+from bot.lora.registry import AdapterRegistry
 from bot.settings import AppSettings, GeneratorSettings
 from model.adapters.gate import Verdict, compare
 
