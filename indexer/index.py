@@ -20,7 +20,7 @@ from indexer.lock import index_lock
 from indexer.progress import Progress
 from indexer.retrieval import Retriever, configured_audiences
 from indexer.rows import row_shape
-from indexer.sources import Source, build_source
+from indexer.sources import build_source
 from indexer.state import StateDB, utcnow
 from indexer.store import ChunkStore
 from indexer.sync import SourceReport, SourceSync, run_record
@@ -86,9 +86,6 @@ class PolicyIndex:
     @property
     def state(self) -> StateDB:
         return self._once("state", lambda: StateDB(self.settings.db_url))
-
-    def source(self, name: str) -> Source:
-        return build_source(self.settings.source(name), self.settings.home / "cache")
 
     def sync(self, names: list[str] | None = None, full: bool = False, trigger: str = "cli",
              progress: Progress | None = None) -> SyncResult:

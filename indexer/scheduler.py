@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,24 +67,34 @@ def run_scheduled_sync(source: str) -> None:
              s["seconds"])
 
 
-def _on_event(event: JobExecutionEvent) -> None:
-    if event.code == EVENT_JOB_MAX_INSTANCES:
-        log.info("skipped %s: its previous run is still going", event.job_id)
-    elif event.exception is not None:
-        log.error("job %s failed: %s", event.job_id, event.exception)
+class PolicyScheduler(BackgroundScheduler):
+    """APScheduler's background scheduler, counting the fire times it skipped per job
+    because the job's previous run was still going (``skipped``): with ``max_instances=1``
+    and ``coalesce`` they are dropped, not queued behind a long sync."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.skipped: Counter[str] = Counter()
+        self.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES)
+
+    def _on_event(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            self.skipped[event.job_id] += 1
+            log.info("skipped %s: its previous run is still going", event.job_id)
+        elif event.exception is not None:
+            log.error("job %s failed: %s", event.job_id, event.exception)
 
 
-def start_scheduler(index: Any) -> BackgroundScheduler:
+def start_scheduler(index: Any) -> PolicyScheduler:
     """Start a background scheduler with one job per scheduled source."""
     _INDEX["index"] = index
-    scheduler = BackgroundScheduler(
+    scheduler = PolicyScheduler(
         jobstores={"default": SharedEngineJobStore(engine=open_state(index.settings.db_url),
                                                    tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=UTC,
     )
-    scheduler.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES)
     scheduler.start(paused=True)
     _reconcile(scheduler, index.settings.sources)
     scheduler.resume()
