@@ -212,7 +212,10 @@ class EmbeddingSettings(_Strict):
         "by ONNX Runtime or OpenVINO (CPU hosts: several times faster)")
     # int8 is 1.7x faster to sync than fp32 ONNX but lost 0.06 of slack-dev R@1 against
     # torch (docs/benchmarks.md section 10), so fp32 is the default: equal vectors, faster.
-    quantize: bool = Field(False, description="int8 weights (onnx/openvino only)")
+    # A string names a quantization recipe (indexer.onnx_export.RECIPES); true = "dynamic".
+    quantize: bool | Literal["dynamic", "dynamic-ffn-fp32"] = Field(
+        False, description="int8 weights (onnx/openvino only): false (fp32), true or "
+        "'dynamic' (every weight MatMul int8), 'dynamic-ffn-fp32' (FFN outputs kept fp32)")
     threads: int | None = Field(None, ge=1, description="CPU threads; default: cores available")
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)
