@@ -188,8 +188,12 @@ def _kept_fp32(fp32: Path, recipe: str) -> list[str]:
     import onnx
 
     graph = onnx.load(str(fp32), load_external_data=False).graph
-    return [n.name for n in graph.node if n.op_type == "MatMul"
-            and n.name.endswith("/output/dense/MatMul") and "/attention/" not in n.name]
+    names = [n.name for n in graph.node if n.op_type == "MatMul"
+             and n.name.endswith("/output/dense/MatMul") and "/attention/" not in n.name]
+    if not names:  # another architecture or exporter: refuse rather than quantize them all
+        raise ConfigError(f"embedding.quantize = {recipe!r}: no FFN output MatMuls found "
+                          f"in {fp32}; use quantize = true or false for this model")
+    return names
 
 
 def quantize_int8(fp32: Path, out: Path, recipe: str = "dynamic") -> None:

@@ -199,3 +199,26 @@ def test_quantize_true_and_dynamic_are_one_recipe_and_unknown_recipes_are_refuse
     assert true.export() == named.export() and true.export().name == "model.int8.onnx"
     with pytest.raises(ValidationError, match="quantize"):
         EmbeddingSettings(backend="onnx", quantize="static")
+
+
+def test_ffn_fp32_recipe_refuses_a_graph_without_ffn_outputs_rather_than_quantize_all(
+        tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from indexer.errors import ConfigError
+    from indexer.onnx_export import quantize_int8
+
+    weight = numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="/encoder/proj/MatMul")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [weight])
+    src = tmp_path / "other.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(src))
+    with pytest.raises(ConfigError, match="no FFN output MatMuls"):
+        quantize_int8(src, tmp_path / "out.onnx", "dynamic-ffn-fp32")
+    assert not (tmp_path / "out.onnx").exists()
+    quantize_int8(src, tmp_path / "plain.onnx", "dynamic")  # the plain recipe still works
+    assert any(n.op_type == "MatMulInteger" for n in onnx.load(str(tmp_path / "plain.onnx"))
+               .graph.node)
