@@ -47,6 +47,7 @@ SAMPLE = ROOT / "indexer" / "sample_handbook"
 BACKENDS = {  # label → embedding settings, in the order they run
     "torch fp32": {"backend": "torch", "quantize": False},
     "onnx int8": {"backend": "onnx", "quantize": True},
+    "onnx int8-ffn-fp32": {"backend": "onnx", "quantize": "dynamic-ffn-fp32"},
     "onnx fp32": {"backend": "onnx", "quantize": False},
     "openvino fp32": {"backend": "openvino", "quantize": False},
     "openvino int8": {"backend": "openvino", "quantize": True},

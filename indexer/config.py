@@ -220,7 +220,12 @@ class EmbeddingSettings(_Strict):
         "by ONNX Runtime or OpenVINO (CPU hosts: several times faster)")
     # int8 is 1.7x faster to sync than fp32 ONNX but lost 0.06 of slack-dev R@1 against
     # torch (docs/benchmarks.md section 10), so fp32 is the default: equal vectors, faster.
-    quantize: bool = Field(False, description="int8 weights (onnx/openvino only)")
+    # A string names a quantization recipe (indexer.onnx_export.RECIPES); true = "dynamic".
+    # "dynamic-ffn-fp32" brought int8's vectors to >= 0.99 cosine of fp32's but lost the
+    # same slack-dev R@1 (section 10, issue 14), so it is an option, not the default.
+    quantize: bool | Literal["dynamic", "dynamic-ffn-fp32"] = Field(
+        False, description="int8 weights (onnx/openvino only): false (fp32), true or "
+        "'dynamic' (every weight MatMul int8), 'dynamic-ffn-fp32' (FFN outputs kept fp32)")
     threads: int | None = Field(None, ge=1, description="CPU threads; default: cores available")
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)

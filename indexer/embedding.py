@@ -63,7 +63,18 @@ def vector_space(settings: EmbeddingSettings) -> str:
     model = settings.model.lower()
     if settings.backend == "torch":
         return model
-    return f"{model}+{settings.backend}-{'int8' if settings.quantize else 'fp32'}"
+    return f"{model}+{settings.backend}-{precision(settings)}"
+
+
+def precision(settings: EmbeddingSettings) -> str:
+    """``fp32``, ``int8`` (the dynamic recipe, named as before recipes existed, so its
+    indexes stay valid) or ``int8-<recipe>`` for any other quantization recipe."""
+    from indexer.onnx_export import recipe_name
+
+    recipe = recipe_name(settings.quantize) if settings.backend != "torch" else None
+    if recipe is None:
+        return "fp32"
+    return "int8" if recipe == "dynamic" else f"int8-{recipe.removeprefix('dynamic-')}"
 
 
 class Embedder:
@@ -77,8 +88,7 @@ class Embedder:
         self.model_id = settings.model.lower()
         self.space = vector_space(settings)
         self.backend = settings.backend
-        self.precision = "int8" if settings.backend != "torch" and settings.quantize \
-            else "fp32"
+        self.precision = precision(settings)
         self.cache_dir = Path(cache_dir)
         self.threads = settings.threads or _cores()
         self._model: Any = None
@@ -119,7 +129,8 @@ class Embedder:
         self._check_exportable()
         from indexer.onnx_export import ensure_onnx
 
-        return ensure_onnx(self.path, self.cache_dir, self.model_id, self.precision == "int8")
+        return ensure_onnx(self.path, self.cache_dir, self.model_id,
+                           False if self.precision == "fp32" else self.settings.quantize)
 
     def _check_exportable(self) -> None:
         root = Path(self.path)

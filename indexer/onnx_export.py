@@ -2,9 +2,10 @@
 
 The ONNX and OpenVINO backends run a graph exported here with ``torch.onnx`` from the
 weights the model folder ships (no hub, no optimum): the transformer, mean pooling and L2
-normalisation in one graph, so a runtime returns finished sentence vectors. The int8 file
-is made from it with ONNX Runtime's dynamic quantization (int8 weights, uint8
-activations: the VNNI instructions' format).
+normalisation in one graph, so a runtime returns finished sentence vectors. The int8 files
+are made from it with ONNX Runtime's quantizer (int8 weights, uint8 activations: the VNNI
+instructions' format), one file per recipe (:data:`RECIPES`); each recipe is a vector
+space of its own (:func:`indexer.embedding.vector_space`), so an index never mixes them.
 
 Files live under ``HOME/models/<name>-<hash>/``, where the hash covers the source weights,
 the model's configuration and this exporter's version: a changed model lands in a new
@@ -74,15 +75,35 @@ def export_dir(home: Path, model_name: str, digest: str) -> Path:
     return home / "models" / f"{safe}-{digest[:16]}"
 
 
+# Quantization recipes → the file each one writes. ``dynamic`` (``quantize = true``) keeps
+# the file name it has always had, so caches and indexes made before recipes stay valid.
+RECIPES: dict[str, str] = {
+    "dynamic": "model.int8.onnx",
+    "dynamic-ffn-fp32": "model.int8-ffn-fp32.onnx",
+}
+
+
+def recipe_name(quantize: bool | str) -> str | None:
+    """The recipe ``embedding.quantize`` asks for: ``None`` for fp32, ``True`` → dynamic."""
+    if quantize is False or quantize is None:
+        return None
+    recipe = "dynamic" if quantize is True else str(quantize)
+    if recipe not in RECIPES:
+        raise ConfigError(f"embedding.quantize: unknown recipe {quantize!r}; "
+                          f"use false, true or one of {sorted(RECIPES)}")
+    return recipe
+
+
 def ensure_onnx(model_dir: str | Path, home: Path, model_name: str,
-                quantize: bool) -> Path:
-    """The path of the ONNX file (``model.int8.onnx`` when ``quantize``), exported now
-    when absent from the cache."""
+                quantize: bool | str) -> Path:
+    """The path of the ONNX file for ``quantize`` (fp32 ``model.onnx`` when false, a
+    recipe's int8 file otherwise), exported and quantized now when absent from the cache."""
+    recipe = recipe_name(quantize)
     cache_root = home / "models"
     digest = weights_hash(model_dir, cache_root / ".hashes")
     folder = export_dir(home, model_name, digest)
     fp32 = folder / "model.onnx"
-    target = folder / ("model.int8.onnx" if quantize else "model.onnx")
+    target = folder / (RECIPES[recipe] if recipe else "model.onnx")
     if target.is_file():
         return target
     folder.mkdir(parents=True, exist_ok=True)
@@ -90,9 +111,10 @@ def ensure_onnx(model_dir: str | Path, home: Path, model_name: str,
         if not fp32.is_file():
             log.info("exporting the embedding model to ONNX in %s (once per model)", folder)
             _atomic(fp32, lambda tmp: export_onnx(model_dir, tmp))
-        if quantize and not target.is_file():
-            log.info("quantizing the ONNX embedding model to int8 (once per model)")
-            _atomic(target, lambda tmp: quantize_int8(fp32, tmp))
+        if recipe and not target.is_file():
+            log.info("quantizing the ONNX embedding model to int8, recipe %s (once per "
+                     "model)", recipe)
+            _atomic(target, lambda tmp: quantize_int8(fp32, tmp, recipe))
         (folder / "source.json").write_text(json.dumps(
             {"model": model_name, "source": str(model_dir), "weights_sha256": digest,
              "export_version": EXPORT_VERSION}, indent=1))
@@ -158,17 +180,41 @@ def export_onnx(model_dir: str | Path, out: Path) -> None:
                           "token_type_ids": dynamic, "sentence_embedding": {0: "batch"}})
 
 
-def quantize_int8(fp32: Path, out: Path) -> None:
-    """Dynamic int8 quantization (weights int8, activations uint8).
+def _kept_fp32(fp32: Path, recipe: str) -> list[str]:
+    """The MatMul nodes a recipe leaves in fp32 (the exporter names them after the BERT
+    modules: ``/bert/encoder/layer.N/output/dense/MatMul`` is layer N's FFN output)."""
+    if recipe != "dynamic-ffn-fp32":
+        return []
+    import onnx
+
+    graph = onnx.load(str(fp32), load_external_data=False).graph
+    names = [n.name for n in graph.node if n.op_type == "MatMul"
+             and n.name.endswith("/output/dense/MatMul") and "/attention/" not in n.name]
+    if not names:  # another architecture or exporter: refuse rather than quantize them all
+        raise ConfigError(f"embedding.quantize = {recipe!r}: no FFN output MatMuls found "
+                          f"in {fp32}; use quantize = true or false for this model")
+    return names
+
+
+def quantize_int8(fp32: Path, out: Path, recipe: str = "dynamic") -> None:
+    """Dynamic int8 quantization (weights int8 per output channel, activations uint8
+    quantized per batch at run time).
 
     Per-channel weight scales: per-tensor ones cost too much accuracy on this model
-    (cosine to fp32 as low as 0.84 on handbook chunks, against 0.98 per channel)."""
+    (cosine to fp32 as low as 0.84 on handbook chunks, against 0.98 per channel).
+    ``dynamic-ffn-fp32`` keeps each layer's FFN output projection (1536 → 384) in fp32:
+    its input, the GELU output, has the widest range of the model, so one uint8 scale per
+    batch flattens it most; left in fp32 the vectors' worst cosine to fp32 rose from 0.98
+    to 0.99 (docs/benchmarks.md section 10)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    if recipe not in RECIPES:
+        raise ConfigError(f"embedding.quantize: unknown recipe {recipe!r}")
     root = logging.getLogger()  # the quantizer logs hundreds of INFO lines on the root
     level = root.level
     root.setLevel(max(level, logging.WARNING))
     try:
-        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True)
+        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True,
+                         nodes_to_exclude=_kept_fp32(fp32, recipe))
     finally:
         root.setLevel(level)

@@ -153,3 +153,72 @@ def test_quantize_with_the_torch_backend_is_refused() -> None:
     with pytest.raises(ValidationError, match="quantize"):
         EmbeddingSettings(backend="torch", quantize=True)
     assert vector_space(EmbeddingSettings(backend="torch")) == "all-minilm-l6-v2"
+
+
+def test_ffn_fp32_recipe_exports_quantizes_and_stays_within_0_99_of_fp32_on_handbook_chunks(
+        model_cache: Path, handbook_chunks: list[str]) -> None:
+    """``quantize = "dynamic-ffn-fp32"``: int8 everywhere but the FFN output projections,
+    which the plain dynamic recipe flattens most (docs/benchmarks.md section 10)."""
+    import onnx
+
+    fp32 = Embedder(EmbeddingSettings(backend="onnx", quantize=False), model_cache)
+    plain = Embedder(EmbeddingSettings(backend="onnx", quantize=True), model_cache)
+    mixed = Embedder(EmbeddingSettings(backend="onnx", quantize="dynamic-ffn-fp32"),
+                     model_cache)
+    reference = fp32.embed(handbook_chunks, progress=False)
+    c_plain = _cosines(plain.embed(handbook_chunks, progress=False), reference)
+    v_mixed = mixed.embed(handbook_chunks, progress=False)
+    c_mixed = _cosines(v_mixed, reference)
+
+    path = mixed.export()
+    assert path.name == "model.int8-ffn-fp32.onnx" and path != plain.export()
+    nodes = onnx.load(str(path)).graph.node
+    float_mm = {n.name for n in nodes if n.op_type == "MatMul"}
+    ffn_out = {n for n in float_mm if n.endswith("/output/dense/MatMul")
+               and "/attention/" not in n}
+    assert len(ffn_out) == 6  # one per layer, kept fp32
+    assert sum(n.op_type == "MatMulInteger" for n in nodes) == 30  # the rest is int8
+    assert np.allclose(np.linalg.norm(v_mixed, axis=1), 1.0, atol=1e-4)
+    assert c_mixed.min() >= 0.99, f"min cosine to fp32 {c_mixed.min():.4f}"
+    assert c_mixed.mean() > c_plain.mean() and c_mixed.min() > c_plain.min()
+    q = "How many days of annual leave do I get?"
+    assert float(mixed.embed_query(q) @ fp32.embed_query(q)) >= 0.99
+    # A space of its own: an index never mixes these vectors with plain int8 or fp32 ones.
+    assert mixed.space == "all-minilm-l6-v2+onnx-int8-ffn-fp32"
+    assert len({mixed.space, plain.space, fp32.space}) == 3
+
+
+def test_quantize_true_and_dynamic_are_one_recipe_and_unknown_recipes_are_refused(
+        model_cache: Path) -> None:
+    from pydantic import ValidationError
+
+    true = Embedder(EmbeddingSettings(backend="onnx", quantize=True), model_cache)
+    named = Embedder(EmbeddingSettings(backend="onnx", quantize="dynamic"), model_cache)
+    # Indexes and caches made with quantize = true before recipes existed stay valid.
+    assert true.space == named.space == "all-minilm-l6-v2+onnx-int8"
+    assert true.export() == named.export() and true.export().name == "model.int8.onnx"
+    with pytest.raises(ValidationError, match="quantize"):
+        EmbeddingSettings(backend="onnx", quantize="static")
+
+
+def test_ffn_fp32_recipe_refuses_a_graph_without_ffn_outputs_rather_than_quantize_all(
+        tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from indexer.errors import ConfigError
+    from indexer.onnx_export import quantize_int8
+
+    weight = numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="/encoder/proj/MatMul")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [weight])
+    src = tmp_path / "other.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(src))
+    with pytest.raises(ConfigError, match="no FFN output MatMuls"):
+        quantize_int8(src, tmp_path / "out.onnx", "dynamic-ffn-fp32")
+    assert not (tmp_path / "out.onnx").exists()
+    quantize_int8(src, tmp_path / "plain.onnx", "dynamic")  # the plain recipe still works
+    assert any(n.op_type == "MatMulInteger" for n in onnx.load(str(tmp_path / "plain.onnx"))
+               .graph.node)
