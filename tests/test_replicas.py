@@ -16,7 +16,6 @@ import json
 import shutil
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from tests.slack_fixtures import SECRET, TOKEN
 from tests.slack_signing import app_mention, command_body, event_body, signed
 from tests.slack_standin import SlackStandIn
 from tests.test_slack_serve import Server, _counter, _start
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 CHANNEL = "CREPLICA"
@@ -49,14 +49,7 @@ WAIT_S = 90.0  # the first answer of a replica waits for its model to load
 
 
 def _eventually(check: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+    return eventually(check, what, timeout)
 
 
 @dataclass

@@ -43,6 +43,7 @@ from tests.slack_signing import (
 )
 from tests.slack_standin import SlackStandIn
 from tests.socket_standin import SocketModeStandIn
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 CHANNEL = "CSERVE"
@@ -138,14 +139,7 @@ def _start(args: list[str], config: Path, log: Path, **env: str) -> Server:
 
 
 def _eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+    return eventually(check, what, timeout)
 
 
 @pytest.fixture(scope="module")
