@@ -193,13 +193,15 @@ class BotHistory:
         """One vote per user and answer; a later vote or a 👎 reason replaces the earlier."""
         values = {"rating": rating, "reasons": reasons or [], "details": details,
                   "created_at": utcnow()}
+        # One statement (an upsert on the one-vote-per-user key): two clicks handled at
+        # once, by two threads or two replicas, both land and the later one stands;
+        # update-then-insert let both miss the row and one fail on the unique key.
+        stmt = _upsert(self.engine)(feedback).values(answer_id=answer_id, user_id=user_id,
+                                                      **values)
+        stmt = stmt.on_conflict_do_update(index_elements=[feedback.c.answer_id,
+                                                          feedback.c.user_id], set_=values)
         with self.engine.begin() as conn:
-            changed = conn.execute(update(feedback).where(
-                feedback.c.answer_id == answer_id, feedback.c.user_id == user_id)
-                .values(**values)).rowcount
-            if not changed:
-                conn.execute(insert(feedback).values(answer_id=answer_id, user_id=user_id,
-                                                     **values))
+            conn.execute(stmt)
 
     def feedback_records(self, rating: str | None = None) -> list[dict[str, Any]]:
         """Feedback joined with its answer: the raw material for adapter training."""

@@ -91,6 +91,32 @@ def test_a_renewed_claim_outlives_its_first_lease(db_url: str) -> None:
     assert not other.claim_question(["event:EvLONG"], lease_s=1)
 
 
+def test_votes_clicked_at_once_on_several_replicas_all_land_as_one_vote(db_url: str) -> None:
+    """The same user's 👍/👎 on one answer, handled at the same instant by several
+    processes: none fails, and one vote (one of theirs) is what is stored."""
+    first = BotHistory(db_url)
+    with first.engine.begin() as conn:
+        conn.execute(insert(answers).values(
+            id="b" * 32, created_at=utcnow(), user_id="U1", channel_id="C1", thread_ts="1.1",
+            message_ts="1.1", visibility="public", question="q", text="t", abstained=False,
+            grounded=True, generator="extractive", model="", audiences=[], citations=[]))
+    replicas = [BotHistory(db_url) for _ in range(RACERS)]
+    ratings = ["up" if i % 2 else "down" for i in range(RACERS)]
+
+    def vote(i: int) -> str:
+        try:
+            replicas[i].record_feedback("b" * 32, "UVOTER", ratings[i], [f"r{i}"])
+        except Exception as exc:  # noqa: BLE001 - the failure is the finding
+            return f"failed: {exc}"
+        return "ok"
+
+    for _ in range(3):
+        assert race(vote) == ["ok"] * RACERS
+    (stored,) = first.feedback_records()
+    winner = int(stored["reasons"][0].removeprefix("r"))
+    assert stored["rating"] == ratings[winner]  # one racer's vote, whole, not a mix
+
+
 def test_a_refused_stale_alert_is_retried_by_exactly_one_process(db_url: str) -> None:
     first = BotHistory(db_url)
     now = utcnow()
