@@ -89,6 +89,9 @@ class SourceBase(_Strict):
         if fields - URL_FIELDS:
             raise ValueError(f"unknown placeholder(s) {sorted(fields - URL_FIELDS)}; "
                              "allowed: {path}, {version}")
+        if "path" not in fields:  # every citation would link to the same page
+            raise ValueError("must contain {path}, so each citation links to its own "
+                             "document, e.g. https://github.com/org/repo/blob/main/{path}")
         return v
 
     @field_validator("audience")

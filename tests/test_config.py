@@ -65,6 +65,37 @@ def test_bad_config_names_file_key_and_allowed(tmp_path: Path, body: str,
         assert part in message
 
 
+NO_PATH = "sources[0].url: Value error, must contain {path}"
+FIX = "e.g. https://github.com/org/repo/blob/main/{path}"
+
+
+@pytest.mark.parametrize("body", [
+    CONTRACT.replace("{path}", ""),
+    CONTRACT.replace("{path}", "?v={version}"),
+    '[[sources]]\nname = "w"\ntype = "web"\nurls = ["https://wiki.example/"]\n'
+    'url = "https://wiki.example/handbook"\n',
+    '[[sources]]\nname = "g"\ntype = "git"\nrepo = "https://git.example/hb.git"\n'
+    'url = "https://git.example/hb/blob/{version}/"\n',
+])
+def test_url_template_without_path_is_rejected_with_the_fix(tmp_path: Path, body: str) -> None:
+    """Without {path} every citation of the source would link to one page (the repository
+    root): an error at load, naming the key and showing a template that works."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(body)
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg)
+    assert NO_PATH in str(err.value) and FIX in str(err.value)
+
+
+@pytest.mark.parametrize("url", ["https://github.com/org/hb/blob/{version}/{path}",
+                                 "https://docs.example.com/{path}?v={version}",
+                                 "file:///srv/handbook/{path}"])
+def test_url_templates_with_path_still_load(tmp_path: Path, url: str) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONTRACT.replace("https://github.com/org/handbook/blob/main/{path}", url))
+    assert load_settings(cfg).source("handbook").url == url
+
+
 def test_missing_config_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.toml")
