@@ -297,6 +297,32 @@ def test_cli_shows_a_table_answer_one_row_per_line(answerer: Any) -> None:
     assert len([line for line in out.splitlines() if line.startswith("- ")]) == 3
 
 
+def test_cli_labels_do_not_repeat_the_title(setup: tuple[Any, Any], answerer: Any) -> None:
+    """The demo's Sources line read "Annual leave — Annual leave › How much leave you get":
+    the heading path stored for a passage opens with the title. Answers and `search` show
+    the path without it; the stored section keeps it (it is part of the embedded text)."""
+    import click
+
+    from bot.cli import render, render_answer
+
+    a = answerer.answer(DEMO)
+    passages = setup[1].retriever().search(DEMO, k=5)
+    assert any(c.section.startswith(f"{c.title} › ") for c in a.citations)  # as stored
+
+    @click.command()
+    def show() -> None:
+        render_answer.answer(a)
+        render.passages(DEMO, passages)
+
+    out = CliRunner().invoke(show).output
+    assert "[1] Annual leave — How much leave you get" in out
+    labels = [line for line in out.splitlines() if re.match(r"\[\d+\] ", line)]
+    assert len(labels) == len(a.citations) + len(passages)
+    for p in [*a.citations, *passages]:
+        assert f"{p.title} — {p.title}" not in out
+        assert f"{p.title} — {p.section}" not in out or not p.section.startswith(p.title)
+
+
 # --- evaluation ------------------------------------------------------------------------
 
 def _slack_dev_file(tmp_path: Path) -> Path:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.slack import messages
 from bot.slack.blocks import answer_blocks, answer_text, streaming_blocks, working_blocks
-from bot.slack.blocks_cite import cite_blocks
+from bot.slack.blocks_cite import cite_blocks, title_link
 from bot.slack.blocks_commands import help_blocks, progress_blocks, sync_result_blocks
 from bot.slack.blocks_feedback import feedback_modal
 from bot.slack.blocks_home import home_view, status_blocks
 from bot.slack.mrkdwn import escape, link, quote, split, truncate
+from indexer.documents import RawDocument
+from indexer.parsing import parse_document
 from model.answer import Answer, AnswerSentence, Citation
 from tests.blocks_check import (
     assert_escaped,
@@ -21,6 +24,7 @@ from tests.blocks_check import (
 )
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
+SAMPLE = Path(__file__).resolve().parents[1] / "indexer" / "sample_handbook"
 
 
 def cite(n: int, title: str = "Leave policy", section: str = "Vacation", **kw: Any) -> Citation:
@@ -250,3 +254,41 @@ def test_messages_escape_what_they_quote() -> None:
     assert "nothing" in messages.refreshed(["wiki"], [])
     assert "Travel" in messages.refreshed(["wiki"], ["Travel"])
     assert "/policy reindex" in messages.INDEX_MISSING
+
+
+def test_labels_drop_a_heading_path_that_repeats_the_title() -> None:
+    """A real document whose first heading is its title: its heading paths (as stored with
+    each passage) open with the title, which read "Annual leave — Annual leave › Accrual".
+    Sources, cite, evidence and related lines show the title once."""
+    raw = RawDocument("people/annual-leave.md", "v1",
+                      (SAMPLE / "people" / "annual-leave.md").read_bytes(), "markdown")
+    doc = parse_document(raw)
+    opening, first = doc.sections[0], doc.sections[1]
+    assert opening.path == doc.title and first.path.startswith(f"{doc.title} › ")
+    citations = [cite(1, title=doc.title, section=opening.path),
+                 cite(2, title=doc.title, section=first.path)]
+    heading = first.headings[-1]
+    answer = grounded([AnswerSentence("Leave is 25 days.", [1, 2])], citations)
+    shown = {
+        "sources": texts(answer_blocks(answer, answer_id="a1")),
+        "cite": texts(cite_blocks(answer)),
+        "evidence": texts(answer_blocks(Answer(question="q", text="", outcome="evidence",
+                                               evidence=citations), answer_id="a2")),
+        "related": texts(answer_blocks(Answer(question="q", text="", abstained=True,
+                                              related=citations), answer_id="a3")),
+    }
+    for where, text in shown.items():
+        assert f"{doc.title} — {doc.title}" not in text, where
+        assert f"|{doc.title} — {heading}>" in text, where
+        assert f"|{doc.title}>" in text, where  # the opening text: the title alone
+
+
+def test_only_a_leading_heading_equal_to_the_title_is_dropped() -> None:
+    """Case and spacing are ignored, as the parsers compare headings; a path that opens
+    with another heading, or a heading that only contains the title, is kept whole."""
+    assert title_link(cite(1, title="Annual leave", section="annual  LEAVE › Accrual",
+                           url="")) == "Annual leave — Accrual"
+    assert title_link(cite(1, title="Leave", section="Leave types › Leave",
+                           url="")) == "Leave — Leave types › Leave"
+    assert title_link(cite(1, title="", path="", source="", section="Leave › Sick",
+                           url="")) == "Untitled document — Leave › Sick"

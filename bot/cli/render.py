@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from indexer.labels import citation_label
+
 
 def sync_result(result: Any) -> None:
     for r in result.reports:
@@ -27,7 +29,7 @@ def passages(question: str, results: list[Any]) -> None:
     if not results:
         click.echo("No matching passages.")
     for n, p in enumerate(results, start=1):
-        click.secho(f"\n[{n}] {p.title} — {p.section}", fg="cyan", bold=True)
+        click.secho(f"\n[{n}] {citation_label(p.title, p.section)}", fg="cyan", bold=True)
         click.echo(f"    {p.url}")
         snippet = textwrap.shorten(" ".join(p.text.split()), width=400, placeholder=" …")
         click.echo(textwrap.indent(textwrap.fill(snippet, 96), "    "))

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from indexer.labels import citation_label
 from model.answer import EVIDENCE, Answer
 
 EVIDENCE_HEADING = "The closest the handbook comes (not an answer — check it applies):"
@@ -19,7 +20,7 @@ def answer(a: Answer) -> None:
         click.secho("I couldn't find a direct answer.", bold=True)
         click.secho(f"\n{EVIDENCE_HEADING}", bold=True)
         for c in a.evidence:
-            click.secho(f"  {c.title} — {c.section}", fg="cyan")
+            click.secho(f"  {citation_label(c.title, c.section)}", fg="cyan")
             click.echo(f"    {c.url}")
             click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
         click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms)", dim=True,
@@ -31,7 +32,7 @@ def answer(a: Answer) -> None:
         if a.related:
             click.echo("\nMight be related:")
             for c in a.related:
-                click.echo(f"  - {c.title} — {c.section}\n    {c.url}")
+                click.echo(f"  - {citation_label(c.title, c.section)}\n    {c.url}")
         return
     flagged = {s.text for s in a.unsupported}
     for s in a.sentences:
@@ -43,7 +44,7 @@ def answer(a: Answer) -> None:
     click.secho("\nSources:", bold=True)
     for c in a.citations:
         version = f"  ({c.doc_version[:12]})" if c.doc_version else ""
-        click.secho(f"[{c.n}] {c.title} — {c.section}{version}", fg="cyan")
+        click.secho(f"[{c.n}] {citation_label(c.title, c.section)}{version}", fg="cyan")
         click.echo(f"    {c.url}")
         click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
     click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms)", dim=True, err=True)

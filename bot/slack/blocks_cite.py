@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from bot.slack import kit, limits, messages
 from bot.slack.kit import Block
 from bot.slack.mrkdwn import escape, link, quote, truncate
+from indexer.labels import citation_label
 from model.answer import Answer, Citation
 
 _SHA = re.compile(r"[0-9a-fA-F]{40}")
@@ -35,9 +36,11 @@ def date_label(doc_date: str) -> str:
 
 
 def title_link(c: Citation) -> str:
-    """``<url|Title — Section>``, or the escaped text when there is no usable URL."""
+    """``<url|Title — Section>``, or the escaped text when there is no usable URL. A
+    heading path that opens with the title drops it: "Annual leave — Carry-over", not
+    "Annual leave — Annual leave › Carry-over"."""
     title = c.title.strip() or c.path.strip() or c.source.strip() or "Untitled document"
-    label = f"{title} — {c.section.strip()}" if c.section.strip() else title
+    label = citation_label(title, c.section)
     return link(c.url, truncate(label, TITLE_CHARS))
 
 
