@@ -167,7 +167,58 @@ def test_ask_batch_and_bad_questions(synced: tuple[Path, dict], tmp_path: Path) 
     assert lines[3]["abstained"] and "secret.md" not in json.dumps(lines[3])
     for bad, message in (("", "empty"), ("x" * 20_000, "20,000 characters")):
         res = run("ask", bad, config=config)
-        assert res.returncode == 1 and message in res.stderr and "Traceback" not in res.stderr
+        assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("command", ["search", "ask"])
+def test_unknown_source_is_an_error_naming_the_configured_ones(synced: tuple[Path, dict],
+                                                               command: str,
+                                                               tmp_path: Path) -> None:
+    config, _ = synced
+    res = run(command, "how many days of annual leave", "--source", "handbook,nosuch",
+              config=config)
+    assert res.returncode == 2, res.stdout
+    assert "unknown source 'nosuch'; configured sources: handbook" in res.stderr
+    assert res.stdout == "" and "Traceback" not in res.stderr
+    res = run(command, "how many days of annual leave", "--source", "nosuch", "--json",
+              config=config)
+    assert res.returncode == 2
+    assert json.loads(res.stdout) == {
+        "error": "unknown source 'nosuch'; configured sources: handbook"}
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": 1, "question": "annual leave days?"}\n')
+    res = run(command, "--batch", str(batch), "--source", "nosuch", "--json", config=config)
+    assert res.returncode == 2 and "nosuch" in json.loads(res.stdout)["error"]
+
+
+@pytest.mark.parametrize("command", ["search", "ask"])
+def test_search_and_ask_turn_back_the_same_bad_questions(synced: tuple[Path, dict],
+                                                         command: str) -> None:
+    config, _ = synced
+    for bad, message in (("   ", "The question is empty"), ("x" * 20_000, "20,000 characters"),
+                         (":wave: hi", "can't tell what you're asking")):
+        res = run(command, bad, config=config)
+        assert res.returncode == 2 and message in res.stderr, res.stderr
+        assert res.stdout == "" and "Traceback" not in res.stderr
+        res = run(command, bad, "--json", config=config)
+        assert res.returncode == 2 and message in json.loads(res.stdout)["error"]
+
+
+def test_search_of_a_long_message_searches_the_question_in_it(synced: tuple[Path, dict],
+                                                              tmp_path: Path) -> None:
+    config, _ = synced
+    long = "Some background. " * 150 + "How many days of annual leave do I get?"
+    res = run("search", long, "--json", config=config)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)[0]["path"] == "leave.md"
+    assert "so I answered the question in it" in res.stderr
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": 1, "question": "annual leave days?"}\n'
+                     '{"id": 2, "question": "   "}\n')
+    lines = [json.loads(line) for line in
+             run("search", "--batch", str(batch), "--json", config=config).stdout.splitlines()]
+    assert lines[0]["results"][0]["path"] == "leave.md"
+    assert lines[1] == {"id": 2, "error": lines[1]["error"]} and "empty" in lines[1]["error"]
 
 
 def test_eval_reports_metrics_with_config_after_the_file(synced: tuple[Path, dict],

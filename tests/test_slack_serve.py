@@ -216,6 +216,18 @@ def asked(http: httpx.Client, standin: SlackStandIn) -> Asked:
     return Asked(body, ctype, ts, ack_s, response.status_code, placeholder, final)
 
 
+def test_starting_serve_logs_no_warning(server: Server) -> None:
+    """Bolt warned "As you gave `client` as well, `token` will be unused" at every start
+    (SLACK_BOT_TOKEN set, as in every deployment), which reads like a misconfiguration."""
+    output = server.output()
+    started = output[:LISTENING.search(output).end()]  # type: ignore[union-attr]
+    assert " INFO " in started  # logging is on at INFO, so a warning would show
+    warnings = [line for line in started.splitlines()
+                if re.search(r" (WARNING|ERROR|CRITICAL) ", line)]
+    assert warnings == [], started
+    assert "token` will be unused" not in output
+
+
 def test_healthz_reports_the_database_and_the_index(http: httpx.Client) -> None:
     response = http.get("/healthz")
     assert response.status_code == 200

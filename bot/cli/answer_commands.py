@@ -8,7 +8,15 @@ from typing import Any
 import click
 
 from bot.cli import render_answer
-from bot.cli.options import one_or_batch, question_options, read_batch, split_values
+from bot.cli.options import (
+    checked_question,
+    checked_sources,
+    input_error,
+    one_or_batch,
+    question_options,
+    read_batch,
+    split_values,
+)
 from model.answerer import Asker
 from model.validation import QuestionError
 
@@ -20,6 +28,9 @@ def ask(app: Any, question: str | None, audiences: tuple[str, ...], sources: tup
         batch: Any, as_json: bool) -> None:
     """Answer QUESTION from the policies, citing the passages used."""
     one_or_batch(question, batch)
+    chosen = checked_sources(app.settings, sources, as_json)
+    if batch is None:
+        checked_question(question or "", as_json)  # before the models load
     from bot.answering import build_answerer, model_label
     from bot.ask import Ask, Question
 
@@ -27,11 +38,12 @@ def ask(app: Any, question: str | None, audiences: tuple[str, ...], sources: tup
     # the CLI's Ask claims nothing, limits nothing and records nothing: the asker is the
     # one the options state, and the answer is printed
     asking = Ask(answerer=lambda: answerer, model=model_label(app.settings.generator))
-    chosen = split_values(sources)
     asker = Asker(audiences=tuple(split_values(audiences) or ()),
                   sources=tuple(chosen) if chosen else None)
     if batch is None:
         result = asking(Question(question or "", "cli", asker=asker))
+        if isinstance(result.error, QuestionError):
+            input_error(str(result.error), as_json)
         if result.error is not None:
             raise result.error
         assert result.answer is not None

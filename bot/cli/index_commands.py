@@ -11,7 +11,15 @@ import click
 
 from bot.cli import render
 from bot.cli.db_commands import upgrade_state
-from bot.cli.options import one_or_batch, question_options, read_batch, split_values
+from bot.cli.options import (
+    checked_question,
+    checked_sources,
+    one_or_batch,
+    question_options,
+    read_batch,
+    split_values,
+)
+from model.validation import QuestionError, clean_question
 
 
 @click.command()
@@ -41,20 +49,28 @@ def search(app: Any, question: str | None, k: int | None, audiences: tuple[str, 
            sources: tuple[str, ...], batch: Any, as_json: bool) -> None:
     """Show the passages that best match QUESTION, with their links."""
     one_or_batch(question, batch)
-    retriever = app.index().retriever()
-    opts = {"k": k, "audiences": split_values(audiences), "sources": split_values(sources)}
+    chosen = checked_sources(app.settings, sources, as_json)
     if batch is None:
-        if not question.strip():
-            raise click.UsageError("the question is empty")
-        results = retriever.search(question, **opts)
+        cleaned = checked_question(question or "", as_json)
+        if cleaned.text != " ".join((question or "").split()):
+            for note in cleaned.notes:  # a long message: say which part was searched
+                click.secho(f"note: {note}", fg="yellow", err=True)
+    retriever = app.index().retriever()
+    opts = {"k": k, "audiences": split_values(audiences), "sources": chosen}
+    if batch is None:
+        results = retriever.search(cleaned.text, **opts)
         if as_json:
             click.echo(json.dumps([p.public_dict() for p in results], ensure_ascii=False))
         else:
-            render.passages(question, results)
+            render.passages(cleaned.text, results)
         return
     for item in read_batch(batch):
-        text = item["question"]
-        results = retriever.search(text, **opts) if text.strip() else []
+        try:
+            text = clean_question(item["question"]).text
+        except QuestionError as exc:  # one bad line: its error, as `ask --batch` gives it
+            click.echo(json.dumps({"id": item["id"], "error": str(exc)}, ensure_ascii=False))
+            continue
+        results = retriever.search(text, **opts)
         click.echo(json.dumps({"id": item["id"], "results": [p.public_dict() for p in results]},
                               ensure_ascii=False))
 

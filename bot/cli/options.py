@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from indexer.errors import PolicyBotError
+from indexer.errors import ConfigError, PolicyBotError
+from model.validation import Cleaned, QuestionError, clean_question
 
 
 def question_options(source_help: str) -> Callable[[Any], Any]:
@@ -32,6 +34,40 @@ def question_options(source_help: str) -> Callable[[Any], Any]:
 def one_or_batch(question: str | None, batch: Any) -> None:
     if (question is None) == (batch is None):
         raise click.UsageError("give a QUESTION or --batch FILE (not both)")
+
+
+def input_error(message: str, as_json: bool) -> NoReturn:
+    """Stop on a question or option the command cannot use, with exit status 2 as for
+    click's own usage errors. With ``--json`` the message is a JSON object on stdout
+    (``{"error": ...}``), so a script that parses the output gets JSON either way."""
+    if as_json:
+        click.echo(json.dumps({"error": message}, ensure_ascii=False))
+    else:
+        click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(2)
+
+
+def checked_sources(settings: Any, sources: tuple[str, ...], as_json: bool) -> list[str] | None:
+    """The ``--source`` names, each one configured. An unknown name is an input error
+    naming the configured sources, as ``sync --source`` reports it: searching a source
+    that does not exist would otherwise print "not covered" and exit 0."""
+    chosen = split_values(sources)
+    for name in chosen or ():
+        try:
+            settings.source(name)
+        except ConfigError as exc:
+            input_error(str(exc), as_json)
+    return chosen
+
+
+def checked_question(question: str, as_json: bool) -> Cleaned:
+    """The question as the answerer cleans it (``search`` and ``ask`` check alike: empty,
+    too long with no question in it, nothing asked); a bad one is an input error, found
+    before any model loads."""
+    try:
+        return clean_question(question)
+    except QuestionError as exc:
+        input_error(str(exc), as_json)
 
 
 def split_values(values: tuple[str, ...]) -> list[str] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.slack.dedupe import dedupe_middleware
 from bot.slack.listeners import actions, commands, events, home
@@ -16,11 +17,14 @@ log = logging.getLogger(__name__)
 
 
 class _NoTokenWarning(logging.Filter):
-    """Bolt warns that SLACK_BOT_TOKEN is unused when a client is given: it is used, by
-    the client we build (with our base URL and retry handlers)."""
+    """Bolt's ``App.__init__`` warns "As you gave `client` as well, `token` will be unused"
+    whenever a client is given and ``SLACK_BOT_TOKEN`` is in the environment (it reads the
+    variable itself, so no argument avoids it). The token is used: by the client we build
+    with it (our base URL and retry handlers). Bolt logs the warning on the logger it is
+    given, so the filter sits there, and only while the App is built."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in str(record.msg)
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 class _NoBodies(logging.Filter):
@@ -37,12 +41,17 @@ class _NoBodies(logging.Filter):
 def build_app(svc: Services, signing_secret: str | None) -> App:
     """``signing_secret`` None: Socket Mode, where Slack's connection authenticates."""
     logging.getLogger("slack_bolt.RequestVerification").addFilter(_NoBodies())
-    logging.getLogger("slack_bolt.App").addFilter(_NoTokenWarning())
-    app = App(client=svc.client, signing_secret=signing_secret or None,
-              request_verification_enabled=signing_secret is not None,
-              # listeners only decide and queue; answers run in svc.workers, so acking
-              # after the listener returns is still a matter of milliseconds
-              process_before_response=True, logger=logging.getLogger("policybot.slack"))
+    bolt_log = logging.getLogger("policybot.slack")
+    quiet = _NoTokenWarning()
+    bolt_log.addFilter(quiet)
+    try:
+        app = App(client=svc.client, signing_secret=signing_secret or None,
+                  request_verification_enabled=signing_secret is not None,
+                  # listeners only decide and queue; answers run in svc.workers, so acking
+                  # after the listener returns is still a matter of milliseconds
+                  process_before_response=True, logger=bolt_log)
+    finally:
+        bolt_log.removeFilter(quiet)
     if not svc.bot_user_id:
         auth = app.client.auth_test()
         svc.bot_user_id = auth["user_id"]
