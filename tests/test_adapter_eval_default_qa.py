@@ -39,6 +39,7 @@ def test_adapters_eval_without_qa_scores_the_shipped_questions(
     # the evaluation indexes the sample handbook in HOME/adapter-eval: reuse the exported
     # embedding model instead of exporting it again
     (home / "adapter-eval").mkdir(parents=True)
+    (model_cache / "models").mkdir(parents=True, exist_ok=True)  # the run's first export
     (home / "adapter-eval" / "models").symlink_to(model_cache / "models",
                                                   target_is_directory=True)
     candidate = tmp_path / "candidate"
