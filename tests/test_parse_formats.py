@@ -78,6 +78,33 @@ def test_text_binary_or_empty_is_a_parse_error(content):
         text_parser.parse(raw("junk.txt", content, "text"))
 
 
+LATIN1 = ("Congés payés\n\nChaque employé a droit à 25 jours de congés payés par an. "
+          "Le café et le thé sont offerts au bureau de Lisbonne.\n")
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_a_legacy_encoded_text_file_is_read_in_its_encoding_not_as_mojibake(encoding):
+    doc = text_parser.parse(raw("policies/conges.txt", LATIN1.encode(encoding), "text"))
+    text = "\n".join(all_blocks(doc))
+    assert "\ufffd" not in text and "\ufffd" not in doc.title
+    assert "Chaque employé a droit à 25 jours de congés payés" in text
+    assert "café" in text
+
+
+def test_markdown_in_a_legacy_encoding_is_read_too():
+    from indexer.parsing import markdown as markdown_parser
+
+    content = ("# Congés\n\n" + LATIN1).encode("latin-1")
+    doc = markdown_parser.parse(raw("conges.md", content, "markdown"))
+    assert "congés payés par an" in "\n".join(all_blocks(doc))
+
+
+def test_text_whose_encoding_cannot_be_told_is_refused_with_the_reason():
+    noise = bytes(range(128, 256)) * 40  # no encoding makes sense of this
+    with pytest.raises(ParseError, match="save the file as UTF-8"):
+        text_parser.parse(raw("noise.txt", noise, "text"))
+
+
 # --- HTML -------------------------------------------------------------------------------
 
 PAGE = """<!DOCTYPE html>

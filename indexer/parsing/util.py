@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import PurePosixPath
 
 from indexer.documents import RawDocument
 from indexer.errors import ParseError
 
+log = logging.getLogger(__name__)
+MAX_CHAOS = 0.2  # charset-normalizer's "mess" ratio above which a decoding is noise
+PREFERRED = ("cp1252", "latin_1", "iso8859_15")
+
 
 def decode_text(raw: RawDocument) -> str:
-    """UTF-8 text of a document; binary content is refused rather than indexed as noise."""
+    """The text of a document: UTF-8, or the legacy encoding it was saved in (Latin-1,
+    Windows-1252…, told by charset-normalizer); binary content and text whose encoding
+    cannot be told are refused with the reason, never indexed with replacement
+    characters (a "caf\ufffd" nobody can search for)."""
     if b"\x00" in raw.content[:4096]:
         raise ParseError("not a text file (binary content)")
     try:
         return raw.content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.content.decode("utf-8", errors="replace")
-        if text.count("\ufffd") > max(8, len(text) // 100):
-            raise ParseError("not UTF-8 text; save the file as UTF-8") from None
-        return text
+        pass
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(raw.content)
+    best = matches.best()
+    if best is None or best.chaos > MAX_CHAOS:
+        raise ParseError("not UTF-8 text, and its encoding could not be told; save the "
+                         "file as UTF-8") from None
+    # On a short text many single-byte code pages read equally well to the detector
+    # (it took "Congés" for Baltic cp775's "Congķs"): among those, the common Western
+    # legacy encodings win, as they are what an office suite writes when not UTF-8.
+    plausible = [m for m in matches if m.chaos <= best.chaos + 0.05]
+    chosen = next((m for enc in PREFERRED for m in plausible if m.encoding == enc), best)
+    log.info("%s is not UTF-8; read as %s", raw.path, chosen.encoding)
+    return str(chosen)
 
 
 def stem_title(path: str) -> str:
