@@ -91,6 +91,14 @@ def test_a_legacy_encoded_text_file_is_read_in_its_encoding_not_as_mojibake(enco
     assert "café" in text
 
 
+def test_a_utf8_file_with_a_pasted_latin1_word_keeps_both_halves_readable():
+    content = "Le café est offert — “toujours”. ".encode() * 20 + "Congés".encode("latin-1")
+    doc = text_parser.parse(raw("policies/mixed.txt", content, "text"))
+    text = "\n".join(all_blocks(doc))
+    assert "Le café est offert — “toujours”." in text and text.endswith("Congés")
+    assert "\ufffd" not in text and "Ã" not in text
+
+
 def test_markdown_in_a_legacy_encoding_is_read_too():
     from indexer.parsing import markdown as markdown_parser
 

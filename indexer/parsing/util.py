@@ -24,6 +24,11 @@ def decode_text(raw: RawDocument) -> str:
         return raw.content.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    mixed = _utf8_with_stray_bytes(raw.content)
+    if mixed is not None:
+        log.info("%s is UTF-8 with a few bytes in another encoding; read those as "
+                 "Windows-1252", raw.path)
+        return mixed
     from charset_normalizer import from_bytes
 
     matches = from_bytes(raw.content)
@@ -38,6 +43,28 @@ def decode_text(raw: RawDocument) -> str:
     chosen = next((m for enc in PREFERRED for m in plausible if m.encoding == enc), best)
     log.info("%s is not UTF-8; read as %s", raw.path, chosen.encoding)
     return str(chosen)
+
+
+def _utf8_with_stray_bytes(content: bytes) -> str | None:
+    """UTF-8 text with a few bytes that are not (a Latin-1 "é" pasted into a UTF-8 file):
+    the UTF-8 read as UTF-8 and each stray byte as Windows-1252, so neither half turns to
+    mojibake. None when the file is not mostly UTF-8 (no valid multi-byte sequence, or
+    more than 1 % stray bytes): then it is one legacy encoding, told as a whole."""
+    text = content.decode("utf-8", errors="surrogateescape")
+    stray = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
+    multibyte = any(ord(ch) > 127 and not "\udc80" <= ch <= "\udcff" for ch in text)
+    if not multibyte or stray > max(8, len(text) // 100):
+        return None
+    return "".join(_stray(ch) if "\udc80" <= ch <= "\udcff" else ch
+                   for ch in text).lstrip("\ufeff")
+
+
+def _stray(ch: str) -> str:
+    byte = bytes([ord(ch) - 0xDC00])
+    try:
+        return byte.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes Windows-1252 leaves undefined
+        return byte.decode("latin-1")
 
 
 def stem_title(path: str) -> str:
