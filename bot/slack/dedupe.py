@@ -41,8 +41,7 @@ def claim(svc: Services, keys: list[str]) -> bool:
     """True the first time these keys are seen (in one commit); False, counted and logged,
     for a retry or a duplicate delivery."""
     if keys and not svc.history.claim_event(*keys):
-        svc.metrics.duplicates.inc()
-        log.info("skipping %s: already handled (a retry or duplicate delivery)", keys[0])
+        _duplicate(svc, keys)
         return False
     return True
 
@@ -54,8 +53,7 @@ def claim_question(svc: Services, keys: Sequence[str]) -> AbstractContextManager
     if not keys:
         return contextlib.nullcontext()
     if not svc.claims.take(list(keys)):
-        _duplicate(keys)
-        svc.metrics.duplicates.inc()
+        _duplicate(svc, keys)
         return None
     return svc.claims.held(list(keys))
 
@@ -64,13 +62,14 @@ def claim_final(svc: Services, keys: Sequence[str]) -> bool:
     """Claim a question for good at once (it will not be answered: e.g. every queue is
     full and the asker is told so); False, counted, for a retry or duplicate."""
     if keys and not svc.claims.take(list(keys), final=True):
-        _duplicate(keys)
-        svc.metrics.duplicates.inc()
+        _duplicate(svc, keys)
         return False
     return True
 
 
-def _duplicate(keys: Sequence[str]) -> None:
+def _duplicate(svc: Services, keys: Sequence[str]) -> None:
+    """A retry or second delivery: counted, and logged by its first key."""
+    svc.metrics.duplicates.inc()
     log.info("skipping %s: already handled (a retry or duplicate delivery)", keys[0])
 
 
