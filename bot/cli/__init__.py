@@ -82,13 +82,15 @@ def _register() -> None:
         config_commands,
         db_commands,
         index_commands,
+        init_commands,
         lora_commands,
         serve_commands,
     )
 
     for command in (index_commands.COMMANDS + answer_commands.COMMANDS
                     + serve_commands.COMMANDS + lora_commands.COMMANDS
-                    + db_commands.COMMANDS + config_commands.COMMANDS):
+                    + db_commands.COMMANDS + config_commands.COMMANDS
+                    + init_commands.COMMANDS):
         main.add_command(config_option(command))
 
 

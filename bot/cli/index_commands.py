@@ -30,7 +30,9 @@ from model.validation import QuestionError, clean_question
 def sync(app: Any, sources: tuple[str, ...], full: bool, as_json: bool) -> None:
     """Bring the index in step with the configured sources."""
     if not app.settings.sources:
-        raise click.UsageError("no sources configured: add [[sources]] to the config file")
+        raise click.UsageError("no sources configured: write a configuration for your folder, "
+                               "repository or site with `policybot init PATH|GIT_URL|URL`, "
+                               "then run `policybot --config policybot.toml sync`")
     upgrade_state(app.settings)
     result = app.index().sync(list(sources) or None, full=full)
     if as_json:

@@ -14,6 +14,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
 
 from indexer.config import GitSourceConfig
 from indexer.documents import DocumentRef, RawDocument
@@ -37,6 +38,36 @@ def web_view(repo: str) -> str | None:
     return None
 
 
+FORGE_PATHS = {  # host marker → how the forge shows one file of a branch
+    "github": "{view}/blob/{branch}/",
+    "gitlab": "{view}/-/blob/{branch}/",
+    "gitea": "{view}/src/branch/{branch}/",
+    "codeberg": "{view}/src/branch/{branch}/",
+    "forgejo": "{view}/src/branch/{branch}/",
+    "bitbucket": "{view}/src/{branch}/",
+}
+
+
+def forge_template(remote: str, branch: str, prefix: str = "") -> tuple[str | None, str]:
+    """The citation ``url`` for files of ``branch`` under ``prefix`` on the forge that
+    hosts ``remote`` (GitHub, GitLab, Gitea/Forgejo/Codeberg, Bitbucket), and a note
+    when the forge is unknown or the remote is a local path."""
+    view = web_view(remote)
+    if view is None:
+        return None, "the repository has no web address; citations name the file path"
+    host = (urlsplit(view).hostname or "").lower()
+    pattern = next((p for marker, p in FORGE_PATHS.items() if marker in host), None)
+    note = ""
+    if pattern is None:
+        pattern = FORGE_PATHS["github"]
+        note = (f"{host} is not a forge PolicyBot knows: check that `url` opens a file "
+                "(GitLab: /-/blob/BRANCH/, Gitea: /src/branch/BRANCH/)")
+    prefix = quote(prefix.strip("/"), safe="/")
+    base = pattern.format(view=view, branch=quote(branch, safe="/"))
+    template = base + (prefix + "/" if prefix else "") + "{path}"
+    return template.replace("{", "{{").replace("}", "}}").replace("{{path}}", "{path}"), note
+
+
 class GitSource(BaseSource):
     """A branch of a repository, fetched into ``cache_dir`` and read at its tip."""
 
@@ -49,11 +80,10 @@ class GitSource(BaseSource):
         self.max_bytes = config.max_file_bytes
         self.skipped: list[tuple[str, str]] = []
         self._blob_of: dict[str, str] = {}  # rel path → tree path whose blob is read
-        self.checkout = cache_dir / hashlib.sha256(self.repo.encode()).hexdigest()[:12]
-        view = web_view(self.repo)
-        self.url_template = config.url or (f"{view}/blob/{self.branch}/"
-                                           f"{self.subdir + '/' if self.subdir else ''}{{path}}"
-                                           if view else None)
+        # Absolute: git runs with the checkout (or its parent) as its working directory.
+        self.checkout = cache_dir.absolute() / hashlib.sha256(self.repo.encode()).hexdigest()[:12]
+        self.url_template = config.url or forge_template(self.repo, self.branch,
+                                                         self.subdir)[0]
 
     def _git(self, *args: str, cwd: Path | None = None) -> str:
         try:
@@ -168,5 +198,7 @@ class GitSource(BaseSource):
         if self.url_template:
             return super().link(path, version, anchor)
         full = f"{self.subdir}/{path}" if self.subdir else path
-        return f"{Path(self.repo).resolve().as_uri()}/{full}" + (f"#{anchor}" if anchor else "")
+        local = Path(unquote(urlsplit(self.repo).path)) if self.repo.startswith("file://") \
+            else Path(self.repo)
+        return (local.resolve() / full).as_uri() + (f"#{anchor}" if anchor else "")
 
