@@ -147,3 +147,11 @@ class PolicyIndex:
         self.store.table  # noqa: B018 - fail early with "run policybot sync"
         return Retriever(self.store, self.embedder, self.settings.retrieval,
                          configured_audiences(self.settings.sources))
+
+    def warm(self) -> float:
+        """Loads the embedding model and opens the index now, before a question needs them;
+        returns the seconds it took, which callers report apart from answering time."""
+        began = time.perf_counter()
+        self.store.refresh()
+        self.embedder.embed_query("warm up")
+        return time.perf_counter() - began

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,12 +143,15 @@ def test_ask_json_contract(synced: tuple[Path, dict]) -> None:
     assert set(citation) == CITATION_KEYS and citation["n"] == 1 and "[1]" in answer["answer"]
     assert citation["quote"] == "Everyone gets 25 days of annual leave a year."
     assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
+    # loading the model and the index is reported apart, not inside the answer's time
+    assert answer["load_ms"] > answer["timings_ms"]["retrieve"] > 0
 
 
 def test_ask_human_output_lists_sources(synced: tuple[Path, dict]) -> None:
     config, _ = synced
-    out = run("ask", "how many days of annual leave do I get", config=config).stdout
-    answer, sources = out.split("Sources:")
+    done = run("ask", "how many days of annual leave do I get", config=config)
+    answer, sources = done.stdout.split("Sources:")
+    assert re.search(r"\(extractive, \d+ ms; models and index loaded in \d+ ms\)", done.stderr)
     assert "25 days" in answer
     assert "[1] Leave — Annual leave" in sources and "Leave — Leave" not in sources
     assert "https://github.com/org/handbook/blob/main/leave.md#annual-leave" in sources

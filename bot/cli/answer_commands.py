@@ -34,7 +34,9 @@ def ask(app: Any, question: str | None, audiences: tuple[str, ...], sources: tup
     from bot.answering import build_answerer, model_label
     from bot.ask import Ask, Question
 
-    answerer = build_answerer(app.settings, app.index())
+    index = app.index()
+    answerer = build_answerer(app.settings, index)
+    load_ms = round(index.warm() * 1000)  # reported apart: the answer's time is its own
     # the CLI's Ask claims nothing, limits nothing and records nothing: the asker is the
     # one the options state, and the answer is printed
     asking = Ask(answerer=lambda: answerer, model=model_label(app.settings.generator))
@@ -48,10 +50,12 @@ def ask(app: Any, question: str | None, audiences: tuple[str, ...], sources: tup
             raise result.error
         assert result.answer is not None
         if as_json:
-            click.echo(json.dumps(result.answer.public_dict(), ensure_ascii=False))
+            click.echo(json.dumps({**result.answer.public_dict(), "load_ms": load_ms},
+                                  ensure_ascii=False))
         else:
-            render_answer.answer(result.answer)
+            render_answer.answer(result.answer, load_ms=load_ms)
         return
+    click.secho(f"models and index loaded in {load_ms} ms", dim=True, err=True)
     for item in read_batch(batch):
         result = asking(Question(item["question"], "cli", asker=asker))
         if isinstance(result.error, QuestionError):

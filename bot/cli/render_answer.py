@@ -13,7 +13,9 @@ from model.answer import EVIDENCE, Answer
 EVIDENCE_HEADING = "The closest the handbook comes (not an answer — check it applies):"
 
 
-def answer(a: Answer) -> None:
+def answer(a: Answer, load_ms: float | None = None) -> None:
+    """The answer for a terminal; ``load_ms`` (models and index loading) is shown apart
+    from the answer's own time."""
     for note in a.notes:
         click.secho(f"note: {note}", fg="yellow", err=True)
     if a.outcome == EVIDENCE and a.evidence:
@@ -23,8 +25,7 @@ def answer(a: Answer) -> None:
             click.secho(f"  {citation_label(c.title, c.section)}", fg="cyan")
             click.echo(f"    {c.url}")
             click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
-        click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms)", dim=True,
-                    err=True)
+        _timing(a, load_ms)
         return
     if a.abstained or not a.grounded:
         click.secho(a.text if a.abstained else
@@ -47,7 +48,13 @@ def answer(a: Answer) -> None:
         click.secho(f"[{c.n}] {citation_label(c.title, c.section)}{version}", fg="cyan")
         click.echo(f"    {c.url}")
         click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
-    click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms)", dim=True, err=True)
+    _timing(a, load_ms)
+
+
+def _timing(a: Answer, load_ms: float | None) -> None:
+    loaded = f"; models and index loaded in {load_ms:.0f} ms" if load_ms is not None else ""
+    click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms{loaded})", dim=True,
+                err=True)
 
 
 def _kinds_table(kinds: dict[str, dict[str, Any]]) -> list[str]:

@@ -107,7 +107,7 @@ def _warm_up(svc: Services) -> None:
         if not svc.index.store.exists and svc.settings.sources:
             log.info("the index is empty: syncing every source now")
             svc.index.sync(trigger="startup")
-        svc.index.embedder.embed_query("warm up")
+        log.info("model and index loaded in %.1f s", svc.index.warm())
 
     svc.syncs.submit(warm)
 
