@@ -33,9 +33,10 @@ from model.generators.defaults import (
     DEFAULT_DEVICE,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
+    MAX_SENTENCES,
+    MAX_WORDS,
     default_options,
 )
-from model.generators.extractive import MAX_SENTENCES, MAX_WORDS
 from model.generators.local import local_options
 from model.generators.openai_wire import validate_options
 from model.support import SUPPORT_THRESHOLD

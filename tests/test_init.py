@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -220,3 +221,24 @@ def test_targets_are_told_apart(tmp_path: Path) -> None:
     assert kind_of("git@gitlab.com:acme/handbook.git") == "git"
     assert kind_of("https://handbook.acme.com/") == "web"
     assert kind_of("https://github.com/acme/handbook/blob/main/README.md") == "web"
+
+
+HEAVY = ("numpy", "lancedb", "torch", "onnxruntime", "sqlalchemy", "transformers")
+
+
+def test_help_and_init_load_no_model_index_or_database_library(tmp_path: Path) -> None:
+    """A newcomer's first commands start fast: the model, index and database libraries
+    (seconds to import on a small machine) load only for the commands that use them."""
+    docs = tmp_path / "docs"
+    write(docs, "leave.md", LEAVE)
+    out = str(tmp_path / "p.toml")
+    code = ("import sys\nfrom bot.cli import main\n"
+            f"for args in (['--help'], ['init', {str(docs)!r}, '-o', {out!r}]):\n"
+            "    try:\n        main(args)\n    except SystemExit as e:\n"
+            "        assert not e.code, e.code\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -17,7 +17,6 @@ from bot.cli.options import (
     read_batch,
     split_values,
 )
-from model.answerer import Asker
 from model.validation import QuestionError
 
 
@@ -33,6 +32,7 @@ def ask(app: Any, question: str | None, audiences: tuple[str, ...], sources: tup
         checked_question(question or "", as_json)  # before the models load
     from bot.answering import build_answerer, model_label
     from bot.ask import Ask, Question
+    from model.answerer import Asker
 
     index = app.index()
     answerer = build_answerer(app.settings, index)

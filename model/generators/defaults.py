@@ -17,6 +17,8 @@ DEFAULT_CONNECT_TIMEOUT_S = 3.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_CONTEXT_TOKENS = 4096  # the server's context window when nothing says otherwise
 DEFAULT_DEVICE = "cpu"
+MAX_SENTENCES = 3  # the extractive answer quotes 1 to this many sentences
+MAX_WORDS = 90  # ...and stops adding sentences past this many words
 
 
 def default_options() -> dict[str, Any]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.generators.base import Generator
+from model.generators.defaults import MAX_SENTENCES, MAX_WORDS
 from model.passages import NumberedPassage, Turn
 from model.text import TABLE_ROW, answer_units, overlap, question_parts, terms, unit_lines
 
@@ -70,8 +71,6 @@ class Draft:
     wants_number: bool = False
 
 
-MAX_SENTENCES = 3  # the extractive answer quotes 1 to this many sentences
-MAX_WORDS = 90  # ...and stops adding sentences past this many words
 
 
 class ExtractiveGenerator(Generator):
