@@ -151,7 +151,7 @@ def test_ask_human_output_lists_sources(synced: tuple[Path, dict]) -> None:
     config, _ = synced
     done = run("ask", "how many days of annual leave do I get", config=config)
     answer, sources = done.stdout.split("Sources:")
-    assert re.search(r"\(extractive, \d+ ms; models and index loaded in \d+ ms\)", done.stderr)
+    assert re.search(r"\(extractive, \d+ ms; ready after \d+ ms of loading\)", done.stderr)
     assert "25 days" in answer
     assert "[1] Leave — Annual leave" in sources and "Leave — Leave" not in sources
     assert "https://github.com/org/handbook/blob/main/leave.md#annual-leave" in sources

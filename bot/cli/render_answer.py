@@ -52,7 +52,7 @@ def answer(a: Answer, load_ms: float | None = None) -> None:
 
 
 def _timing(a: Answer, load_ms: float | None) -> None:
-    loaded = f"; models and index loaded in {load_ms:.0f} ms" if load_ms is not None else ""
+    loaded = f"; ready after {load_ms:.0f} ms of loading" if load_ms is not None else ""
     click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms{loaded})", dim=True,
                 err=True)
 
