@@ -276,6 +276,11 @@ def test_a_long_answer_is_split_over_messages_and_nothing_is_lost() -> None:
     kinds = [[b["type"] for b in p["blocks"]] for p in parts]
     assert all("context_actions" not in k for k in kinds[:-1])
     assert kinds[-1][-1] == "context_actions" and "*Sources*" in texts(parts[-1]["blocks"])
+    # where replies are few (a response_url takes 5), the text is cut at the last one
+    capped = answer_messages(answer, answer_id="a1", share=True, max_messages=2)
+    capped_md = [b["text"] for p in capped for b in p["blocks"] if b["type"] == "markdown"]
+    assert len(capped_md) == 2 and capped_md[-1].endswith("…") and len(capped) <= 3
+    assert capped[-1]["blocks"][-1]["elements"][0]["action_id"] == "share_answer"
     # the one-message form cuts instead, and says so
     single = answer_blocks(answer, answer_id="a1")
     assert_message_within_limits(single)

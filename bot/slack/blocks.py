@@ -156,19 +156,20 @@ def _pack(body: list[Block], tail: list[Block], budget: int) -> list[list[Block]
 
 
 def answer_messages(answer: Answer, *, answer_id: str, share: bool = False,
-                    feedback: bool = True,
-                    budget: int = limits.MESSAGE_TEXT_BUDGET) -> list[SlackMessage]:
+                    feedback: bool = True, budget: int = limits.MESSAGE_TEXT_BUDGET,
+                    max_messages: int = MAX_MESSAGES) -> list[SlackMessage]:
     """The whole answer as one or more messages (``{"text", "blocks"}``), in order: an
     answer too long for one message is split (the text at a paragraph, list item or
     sentence) rather than cut, so nothing is lost; the Sources and 👍/👎 close the last.
     Post the first where the answer goes and the rest after it in the same thread
-    (bot.slack.long_answers.send_all does, re-splitting on ``msg_too_long``)."""
+    (bot.slack.long_answers.send_all does, re-splitting on ``msg_too_long``). Text that
+    would need more than ``max_messages`` messages is cut with "…" there."""
     tail = _tail(answer, answer_id, share, feedback)
     if _states_fact(answer):
         text_room = max(min(budget, limits.MARKDOWN_TEXT) - 1, 200)
         pieces = markdown.split(answer_markdown(answer), text_room)
-        if len(pieces) > MAX_MESSAGES:  # beyond any real answer: cut rather than flood
-            pieces = pieces[:MAX_MESSAGES]
+        if len(pieces) > max(max_messages, 1):  # beyond any real answer: cut, not flood
+            pieces = pieces[:max(max_messages, 1)]
             cut = markdown.truncate(pieces[-1], text_room - 2)
             pieces[-1] = cut if cut.endswith(markdown.ELLIPSIS) else f"{cut} {markdown.ELLIPSIS}"
         body = [kit.markdown(p) for p in pieces]

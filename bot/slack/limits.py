@@ -62,3 +62,5 @@ ACCESSIBILITY_LABEL = 75
 # section and rich_text blocks too, not only markdown), with an undocumented allowance for
 # the block containers; 10000 leaves that margin. Longer answers go over several messages.
 MESSAGE_TEXT_BUDGET = 10000
+# A response_url (slash commands, interactivity) accepts at most 5 posts within 30 minutes.
+RESPONSE_URL_USES = 5

@@ -47,8 +47,11 @@ class Ephemeral(Delivery):
 
     def deliver(self, result: AskResult) -> Placement | None:
         assert result.answer is not None
-        parts = answer_messages(result.answer, answer_id=result.answer_id, share=True)
-        for i, part in enumerate(parts):  # a long answer goes on in more ephemeral messages
+        # A long answer goes on in more ephemeral replies; a response_url takes 5 at most,
+        # one of them kept for the Sources if they need a message of their own.
+        parts = answer_messages(result.answer, answer_id=result.answer_id, share=True,
+                                max_messages=limits.RESPONSE_URL_USES - 1)
+        for i, part in enumerate(parts[:limits.RESPONSE_URL_USES]):
             self.respond(response_type="ephemeral", replace_original=i == 0,
                          text=part["text"], blocks=part["blocks"])
         return Placement()
