@@ -79,11 +79,19 @@ class InConversation(Delivery):
 
     def deliver(self, result: AskResult) -> Placement | None:
         assert result.answer is not None
+        shown: list[bool] = []
+
+        def first(message: dict[str, Any]) -> None:
+            self._update(message["text"], message["blocks"])
+            shown.append(True)
+
         try:  # the placeholder becomes the answer; a long one continues in the thread
-            send_all(answer_messages(result.answer, answer_id=result.answer_id),
-                     lambda m: self._update(m["text"], m["blocks"]), self._post)
+            send_all(answer_messages(result.answer, answer_id=result.answer_id), first,
+                     self._post)
         except SlackApiError:
-            return None
+            if not shown:
+                return None
+            log.warning("answer %s shown in part: a continuation was refused", result.answer_id)
         return Placement()
 
     def _post(self, message: dict[str, Any]) -> None:
