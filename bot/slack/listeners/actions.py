@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.ask import Question
 from bot.slack import messages
-from bot.slack.blocks_feedback import FEEDBACK_ACTION, feedback_modal, parse_feedback_value
+from bot.slack.blocks_feedback import feedback_modal, parse_feedback_value
 from bot.slack.replies import Shared
 from bot.slack.services import Services
 from bot.slack.stored import as_answer, readable_by
@@ -40,7 +40,8 @@ def register(app: App, svc: Services) -> None:
         ack()
         _later(svc, _ask_why, svc, body, action["value"])
 
-    @app.action(FEEDBACK_ACTION)
+    # blocks_feedback.FEEDBACK_ACTION, written out: test_slack_manifest reads literal names
+    @app.action("answer_feedback")
     def on_feedback_buttons(ack: Ack, body: dict[str, Any], action: dict[str, Any],
                             respond: Respond) -> None:
         ack()
