@@ -102,6 +102,8 @@ def _block(block: dict[str, Any], where: str) -> None:
     elif kind == "input":
         _text(block["label"], f"{where}.label", 2000)
         _element(block["element"], f"{where}.element")
+    elif kind in ("markdown", "context_actions"):
+        _native_block(block, where)
     elif kind != "divider":
         raise AssertionError(f"{where}: unchecked block type {kind!r}")
 
@@ -110,6 +112,8 @@ def assert_within_limits(blocks: list[dict[str, Any]], max_blocks: int = 50) -> 
     """Every block and element within Slack's limits (50 blocks for a message)."""
     assert isinstance(blocks, list) and blocks, "no blocks"
     assert len(blocks) <= max_blocks, f"{len(blocks)} blocks > {max_blocks}"
+    markdown = sum(len(b.get("text", "")) for b in blocks if b.get("type") == "markdown")
+    assert markdown <= 12000, f"markdown blocks hold {markdown} characters > 12000 in all"
     ids = [b["block_id"] for b in blocks if "block_id" in b]
     assert len(ids) == len(set(ids)), "duplicate block_id"
     for i, block in enumerate(blocks):
@@ -131,13 +135,82 @@ def assert_view_within_limits(view: dict[str, Any]) -> None:
     assert len(view.get("callback_id", "")) <= 255, "callback_id over 255"
 
 
+# -- issue 12: the markdown block and native feedback (docs.slack.dev/reference/block-kit:
+# blocks/markdown-block, blocks/context-actions-block, block-elements/feedback-buttons-element)
+MESSAGE_TEXT = 12000  # msg_blocks_too_long: Slack's cumulative limit on a message's blocks
+
+
+def _feedback_button(button: Any, where: str) -> None:
+    assert isinstance(button, dict), f"{where}: button object expected"
+    assert set(button) <= {"text", "value", "accessibility_label"}, f"{where}: unknown field"
+    assert button["text"].get("type") == "plain_text", f"{where}: text must be plain_text"
+    _text(button["text"], f"{where}.text", 75)
+    assert isinstance(button.get("value"), str) and 0 < len(button["value"]) <= 2000, \
+        f"{where}: value (required) 1..2000"
+    label = button.get("accessibility_label")
+    assert label is None or 0 < len(label) <= 75, f"{where}: accessibility_label over 75"
+
+
+def _native_block(block: dict[str, Any], where: str) -> None:
+    if block["type"] == "markdown":
+        text = block.get("text")
+        assert isinstance(text, str) and text.strip(), f"{where}: empty markdown"
+        assert len(text) <= 12000, f"{where}: markdown {len(text)} characters > 12000"
+        assert_markdown_escaped(text, where)
+        return
+    elements = block.get("elements") or []
+    assert 0 < len(elements) <= 5, f"{where}: 1..5 context_actions elements"
+    for i, el in enumerate(elements):
+        here = f"{where}.elements[{i}]"
+        assert el.get("type") in ("feedback_buttons", "icon_button"), f"{here}: type"
+        assert 0 < len(el.get("action_id", "x")) <= 255, f"{here}: action_id"
+        if el["type"] == "feedback_buttons":
+            _feedback_button(el.get("positive_button"), f"{here}.positive_button")
+            _feedback_button(el.get("negative_button"), f"{here}.negative_button")
+
+
+# In PolicyBot's Markdown only these make markup: links, list markers at a line's start,
+# and backslash escapes; any other markup character is a passage's text left unescaped.
+_MD_LINK = re.compile(r"\[(?:\\.|[^\]\\\n])*\]\(https?://[^()\s]+\)")
+_MD_ESCAPE = re.compile(r"\\[\\`*_~\[\]<>&#|!.)\-+=]")
+_MD_LIST = re.compile(r"^(?:- |\d{1,3}\. )", re.MULTILINE)
+
+
+def assert_markdown_escaped(text: str, where: str = "markdown") -> None:
+    """No stray Markdown markup, HTML or Slack token in a markdown block's text."""
+    rest = _MD_LIST.sub("", _MD_ESCAPE.sub("", _MD_LINK.sub("", text)))
+    for ch in "\\`*_~[]<>&#|":
+        assert ch not in rest, f"{where}: unescaped {ch!r} in {text[:200]!r}"
+
+
+def message_chars(blocks: list[dict[str, Any]]) -> int:
+    """Characters of text in a message's blocks, as Slack's cumulative limit counts them."""
+    def walk(node: Any) -> int:
+        if isinstance(node, dict):
+            return sum(len(v) if k == "text" and isinstance(v, str) else walk(v)
+                       for k, v in node.items())
+        if isinstance(node, list):
+            return sum(walk(v) for v in node)
+        return 0
+    return walk(blocks)
+
+
+def assert_message_within_limits(blocks: list[dict[str, Any]]) -> None:
+    """A message Slack accepts as a whole: every block within limits, and the text of all
+    its blocks together under the cumulative limit (``msg_blocks_too_long``)."""
+    assert_within_limits(blocks)
+    chars = message_chars(blocks)
+    assert chars <= MESSAGE_TEXT, f"{chars} characters of text > {MESSAGE_TEXT} in one message"
+
+
 def texts(blocks: list[dict[str, Any]]) -> str:
     """All text in ``blocks``, joined, for asserting what a user would see."""
     out: list[str] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+            if node.get("type") in ("plain_text", "mrkdwn", "markdown") \
+                    and isinstance(node.get("text"), str):
                 out.append(node["text"])
             for value in node.values():
                 walk(value)

@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.slack import messages
-from bot.slack.blocks import answer_blocks, answer_text, streaming_blocks, working_blocks
+from bot.slack.blocks import (
+    answer_blocks,
+    answer_messages,
+    answer_text,
+    streaming_blocks,
+    working_blocks,
+)
 from bot.slack.blocks_cite import cite_blocks, title_link
 from bot.slack.blocks_commands import help_blocks, progress_blocks, sync_result_blocks
 from bot.slack.blocks_feedback import feedback_modal
@@ -18,6 +24,7 @@ from indexer.parsing import parse_document
 from model.answer import Answer, AnswerSentence, Citation
 from tests.blocks_check import (
     assert_escaped,
+    assert_message_within_limits,
     assert_view_within_limits,
     assert_within_limits,
     texts,
@@ -51,8 +58,9 @@ def test_markers_link_to_their_citations_and_sources_are_listed() -> None:
     blocks = answer_blocks(VACATION, answer_id="a1")
     assert_within_limits(blocks)
     shown = texts(blocks)
-    assert "<https://wiki.example.com/doc1#s|[1]>" in shown
-    assert "<https://wiki.example.com/doc2#s|[2]>" in shown
+    # the answer text is a markdown block: [n] is a Markdown link whose text is "[1]"
+    assert "[\\[1\\]](https://wiki.example.com/doc1#s)" in shown
+    assert "[\\[2\\]](https://wiki.example.com/doc2#s)" in shown
     assert "[1] <https://wiki.example.com/doc1#s|Leave policy — Vacation> · v01234567" in shown
     assert "updated 2024-05-01" in shown
     assert " · v2024.05-final" in shown
@@ -83,7 +91,7 @@ def test_unsupported_sentence_is_never_shown() -> None:
     blocks = answer_blocks(answer, answer_id="a1")
     shown = texts(blocks)
     assert "unlimited" not in shown and "unlimited" not in answer_text(answer)
-    assert "Employees get 25 days of vacation <https://wiki.example.com/doc1#s|[1]>." in shown
+    assert "Employees get 25 days of vacation [\\[1\\]](https://wiki.example.com/doc1#s)." in shown
     assert "Up to 5 days carry over" in shown
     assert messages.omitted_note(1) in shown
     assert "1 sentence was left out" in shown
@@ -123,11 +131,15 @@ def test_huge_answer_stays_within_slack_limits() -> None:
                                 + "and more words " * 8 + ".", [i % 60 + 1]) for i in range(90)]
     answer = grounded(sentences, citations)
     assert len(answer.text) >= 12_000
-    blocks = answer_blocks(answer, answer_id="a1", share=True)
-    assert_within_limits(blocks)
-    shown = texts(blocks)
+    blocks = answer_blocks(answer, answer_id="a1", share=True)  # one message: cut to fit
+    assert_message_within_limits(blocks)
+    assert "Sentence 0 says" in texts(blocks) and "…" in texts(blocks)
+    parts = answer_messages(answer, answer_id="a1", share=True)  # all of it, over several
+    assert len(parts) > 1
+    for part in parts:
+        assert_message_within_limits(part["blocks"])
+    shown = "\n".join(texts(p["blocks"]) for p in parts)
     assert "Sentence 89 says" in shown and "[60]" in shown
-    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
     assert_within_limits(cite_blocks(answer))
 
 
@@ -137,8 +149,8 @@ def test_enormous_answer_is_cut_with_a_count_of_what_is_left_out() -> None:
                  for i in range(2000)]
     answer = grounded(sentences, citations)
     blocks = answer_blocks(answer, answer_id="a1", share=True)
-    assert_within_limits(blocks)
-    assert blocks[-1]["block_id"] == "feedback"
+    assert_message_within_limits(blocks)
+    assert [b["type"] for b in blocks[-2:]] == ["context_actions", "actions"]
     assert "…and " in texts(blocks) and "more" in texts(blocks)
     cited = cite_blocks(answer)
     assert_within_limits(cited)
@@ -148,17 +160,18 @@ def test_enormous_answer_is_cut_with_a_count_of_what_is_left_out() -> None:
 
 def test_feedback_buttons_carry_the_answer_id_and_share_only_when_asked() -> None:
     blocks = answer_blocks(VACATION, answer_id="ans-42")
-    actions = [b for b in blocks if b["type"] == "actions"]
-    assert len(actions) == 1 and actions[0]["block_id"] == "feedback"
-    by_id = {e["action_id"]: e for e in actions[0]["elements"]}
-    assert set(by_id) == {"feedback_up", "feedback_down"}
-    assert all(e["value"] == "ans-42" for e in by_id.values())
+    assert not [b for b in blocks if b["type"] == "actions"]  # no Share, no old buttons
+    (native,) = [b for b in blocks if b["type"] == "context_actions"]
+    (element,) = native["elements"]
+    assert element["type"] == "feedback_buttons" and element["action_id"] == "answer_feedback"
+    assert element["positive_button"]["value"] == "up:ans-42"
+    assert element["negative_button"]["value"] == "down:ans-42"
     shared = answer_blocks(VACATION, answer_id="ans-42", share=True)
     share = [e for b in shared if b["type"] == "actions" for e in b["elements"]
              if e["action_id"] == "share_answer"]
     assert share and share[0]["value"] == "ans-42" and share[0]["style"] == "primary"
     quiet = answer_blocks(VACATION, answer_id="ans-42", feedback=False)
-    assert not [b for b in quiet if b["type"] == "actions"]
+    assert not [b for b in quiet if b["type"] in ("actions", "context_actions")]
 
 
 def test_notes_are_shown_and_placeholders_are_never_empty() -> None:

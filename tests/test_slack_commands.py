@@ -25,8 +25,9 @@ def test_a_question_is_answered_privately_with_a_share_button(slack_bot: SlackBo
     blocks = reply.json("blocks")
     assert_within_limits(blocks)
     assert "25" in texts(blocks)
-    ids = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert ids == ["feedback_up", "feedback_down", "share_answer"]
+    ids = [e["action_id"] for b in blocks if b["type"] in ("actions", "context_actions")
+           for e in b["elements"]]
+    assert ids == ["answer_feedback", "share_answer"]  # native 👍/👎, then Share
     assert not slack_bot.slack.calls_to("chat.postMessage"), "nothing public was posted"
 
 

@@ -28,8 +28,9 @@ def test_mention_is_answered_in_its_thread_with_cited_sources(slack_bot: SlackBo
     shown = texts(blocks)
     assert "25" in shown  # the handbook grants 25 days
     assert "annual-leave" in shown or "Annual leave" in shown
-    actions = [b for b in blocks if b["type"] == "actions"][0]
-    assert {e["action_id"] for e in actions["elements"]} == {"feedback_up", "feedback_down"}
+    (native,) = [b for b in blocks if b["type"] == "context_actions"]
+    assert [(e["type"], e["action_id"]) for e in native["elements"]] == \
+        [("feedback_buttons", "answer_feedback")]
 
 
 def test_dm_is_answered_in_the_dm(slack_bot: SlackBot) -> None:

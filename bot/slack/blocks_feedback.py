@@ -33,3 +33,26 @@ def feedback_modal(answer_id: str) -> dict[str, Any]:
                          "placeholder": kit.plain(messages.FEEDBACK_DETAILS_PLACEHOLDER, 150)}},
         ],
     }
+
+
+# Native feedback (issue 12): one feedback_buttons element under every answer. Slack sends
+# the clicked button's `value` in a block_actions payload (action type "feedback_buttons"),
+# so each value names the vote and the answer. The old buttons (action ids feedback_up /
+# feedback_down, value = the answer id) are still handled for messages posted before.
+FEEDBACK_ACTION = "answer_feedback"
+RATINGS = ("up", "down")
+
+
+def feedback_value(rating: str, answer_id: str) -> str:
+    """``up:ANSWER_ID`` or ``down:ANSWER_ID``: what a feedback button sends back."""
+    if rating not in RATINGS:
+        raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")
+    return f"{rating}:{answer_id}"[:limits.ACTION_VALUE]
+
+
+def parse_feedback_value(value: str) -> tuple[str, str] | None:
+    """``(rating, answer_id)`` from a clicked button's value; None for anything else."""
+    rating, sep, answer_id = (value or "").partition(":")
+    if not sep or rating not in RATINGS or not answer_id.strip():
+        return None
+    return rating, answer_id.strip()

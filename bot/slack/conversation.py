@@ -17,7 +17,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.ask import AskResult, Delivery, Placement, Question
 from bot.slack import kit, messages
-from bot.slack.blocks import answer_blocks, answer_text, streaming_blocks, working_blocks
+from bot.slack.blocks import answer_messages, streaming_blocks, working_blocks
+from bot.slack.long_answers import send_all
 from bot.slack.outcome import failure_text
 from bot.slack.services import Services
 from bot.slack.streaming import Throttled
@@ -78,12 +79,29 @@ class InConversation(Delivery):
 
     def deliver(self, result: AskResult) -> Placement | None:
         assert result.answer is not None
-        try:
-            self._update(answer_text(result.answer),
-                         answer_blocks(result.answer, answer_id=result.answer_id))
+        shown: list[bool] = []
+
+        def first(message: dict[str, Any]) -> None:
+            self._update(message["text"], message["blocks"])
+            shown.append(True)
+
+        try:  # the placeholder becomes the answer; a long one continues in the thread
+            send_all(answer_messages(result.answer, answer_id=result.answer_id), first,
+                     self._post)
         except SlackApiError:
-            return None
+            if not shown:
+                return None
+            log.warning("answer %s shown in part: a continuation was refused", result.answer_id)
         return Placement()
+
+    def _post(self, message: dict[str, Any]) -> None:
+        try:
+            self.svc.client.chat_postMessage(channel=self.q.channel_id, thread_ts=self.q.thread_ts,
+                                             text=message["text"], blocks=message["blocks"],
+                                             unfurl_links=False, unfurl_media=False)
+        except SlackApiError as exc:
+            self.svc.slack_error("chat.postMessage", exc)
+            raise
 
     def _update(self, text: str, blocks: list[Any]) -> None:
         try:

@@ -94,3 +94,30 @@ def actions(elements: Sequence[dict[str, Any]], block_id: str | None = None) -> 
     if block_id:
         block["block_id"] = block_id[:limits.BLOCK_ID]
     return block
+
+
+def markdown(text: str) -> Block:
+    """A markdown block: ``text`` is standard Markdown (already escaped by
+    :mod:`bot.slack.markdown`), at most 12000 characters; Slack renders it itself."""
+    return {"type": "markdown", "text": text.strip()[:limits.MARKDOWN_TEXT] or ELLIPSIS}
+
+
+def feedback_buttons(action_id: str, positive: tuple[str, str, str],
+                     negative: tuple[str, str, str]) -> dict[str, Any]:
+    """Slack's own 👍/👎 pair; each button is ``(text, accessibility label, value)``."""
+    def one(text: str, label: str, value: str) -> dict[str, Any]:
+        button: dict[str, Any] = {"text": plain(text, limits.BUTTON_TEXT),
+                                  "value": value[:limits.ACTION_VALUE]}
+        if label.strip():
+            button["accessibility_label"] = truncate(label.strip(), limits.ACCESSIBILITY_LABEL)
+        return button
+
+    return {"type": "feedback_buttons", "action_id": action_id[:limits.ACTION_ID],
+            "positive_button": one(*positive), "negative_button": one(*negative)}
+
+
+def context_actions(elements: Sequence[dict[str, Any]]) -> Block:
+    """A context_actions block (feedback buttons, icon buttons), at most 5 elements. No
+    block_id: Slack wants a new one on every update of a message and makes one itself."""
+    return {"type": "context_actions",
+            "elements": list(elements)[:limits.CONTEXT_ACTIONS_ELEMENTS]}

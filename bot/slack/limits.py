@@ -49,3 +49,18 @@ NOTIFICATION_TEXT = 3000
 LINK_URL = 2000
 SHA_CHARS = 8
 VERSION_CHARS = 20
+
+# Native answers (issue 12), from docs.slack.dev/reference/block-kit: a markdown block's
+# `text` is standard Markdown, and all markdown blocks of one payload together hold at most
+# 12000 characters. A context_actions block holds at most 5 elements; a feedback_buttons
+# button has text ≤75 (plain_text), value ≤2000 and accessibility_label ≤75.
+MARKDOWN_TEXT = 12000
+CONTEXT_ACTIONS_ELEMENTS = 5
+ACCESSIBILITY_LABEL = 75
+# PolicyBot's own choice: the text of all blocks of one message together. Slack also refuses
+# messages whose blocks hold ~12000 characters in all (`msg_blocks_too_long`, reported for
+# section and rich_text blocks too, not only markdown), with an undocumented allowance for
+# the block containers; 10000 leaves that margin. Longer answers go over several messages.
+MESSAGE_TEXT_BUDGET = 10000
+# A response_url (slash commands, interactivity) accepts at most 5 posts within 30 minutes.
+RESPONSE_URL_USES = 5

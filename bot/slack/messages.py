@@ -252,3 +252,14 @@ def progress_bar(done: int, total: int, width: int = 20) -> str:
     share = 0.0 if total <= 0 else min(1.0, max(0.0, done / total))
     filled = round(share * width)
     return f"`{'█' * filled}{'░' * (width - filled)}` {share:.0%}"
+
+
+# native feedback (issue 12)
+# The feedback_buttons element shows plain text only (75 characters at most); screen readers
+# read the accessibility labels instead (75 characters at most as well).
+FEEDBACK_POSITIVE = "👍"
+FEEDBACK_NEGATIVE = "👎"
+FEEDBACK_POSITIVE_LABEL = "This answer was helpful"
+FEEDBACK_NEGATIVE_LABEL = "This answer was not helpful: tell us what was wrong"
+# Fallback text of the second and later messages of an answer too long for one message.
+ANSWER_CONTINUED = "(continued)"

@@ -13,10 +13,11 @@ from slack_bolt import Respond
 from slack_sdk.errors import SlackApiError
 
 from bot.ask import AskResult, Delivery, Placement, Question
-from bot.slack import kit, messages
-from bot.slack.blocks import answer_blocks, answer_text
+from bot.slack import kit, limits, messages
+from bot.slack.blocks import SlackMessage, answer_messages
 from bot.slack.blocks_cite import cite_blocks
 from bot.slack.conversation import InConversation
+from bot.slack.long_answers import send_all
 from bot.slack.outcome import failure_text
 from bot.slack.services import Services
 
@@ -46,10 +47,13 @@ class Ephemeral(Delivery):
 
     def deliver(self, result: AskResult) -> Placement | None:
         assert result.answer is not None
-        self.respond(response_type="ephemeral", replace_original=True,
-                     text=answer_text(result.answer),
-                     blocks=answer_blocks(result.answer, answer_id=result.answer_id,
-                                          share=True))
+        # A long answer goes on in more ephemeral replies; a response_url takes 5 at most,
+        # one of them kept for the Sources if they need a message of their own.
+        parts = answer_messages(result.answer, answer_id=result.answer_id, share=True,
+                                max_messages=limits.RESPONSE_URL_USES - 1)
+        for i, part in enumerate(parts[:limits.RESPONSE_URL_USES]):
+            self.respond(response_type="ephemeral", replace_original=i == 0,
+                         text=part["text"], blocks=part["blocks"])
         return Placement()
 
 
@@ -85,17 +89,26 @@ class Shared(InConversation):
         if answer is None:
             placement = super().start()
         else:
-            try:
+            parts = answer_messages(answer, answer_id=self.original_id)
+            if len(parts[-1]["blocks"]) < limits.MESSAGE_BLOCKS:
+                parts[-1]["blocks"].append(kit.context([messages.shared_by(self.q.user_id)]))
+            first: list[str] = []
+
+            def post(part: SlackMessage) -> None:
                 posted = self.svc.client.chat_postMessage(
-                    channel=self.q.channel_id, text=answer_text(answer), unfurl_links=False,
-                    unfurl_media=False,
-                    blocks=[*answer_blocks(answer, answer_id=self.original_id),
-                            kit.context([messages.shared_by(self.q.user_id)])])
+                    channel=self.q.channel_id, thread_ts=(first or [None])[0],
+                    text=part["text"], blocks=part["blocks"], unfurl_links=False,
+                    unfurl_media=False)
+                first.append(posted["ts"])
+
+            try:  # a long answer goes on in the new message's thread
+                send_all(parts, post, post)
             except SlackApiError as exc:
                 self.svc.slack_error("chat.postMessage", exc)
-                self.refuse(messages.SHARE_FAILED)
-                return None
-            placement = Placement(thread_ts=posted["ts"], message_ts=posted["ts"])
+                if not first:
+                    self.refuse(messages.SHARE_FAILED)
+                    return None
+            placement = Placement(thread_ts=first[0], message_ts=first[0])
         if placement is not None:
             self.respond(delete_original=True)
         return placement

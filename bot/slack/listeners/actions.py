@@ -1,4 +1,10 @@
-"""Buttons and the feedback modal: 👍/👎, "Share in channel", App Home's "Re-index"."""
+"""Buttons and the feedback modal: 👍/👎, "Share in channel", App Home's "Re-index".
+
+👍/👎 arrive two ways: Slack's native feedback_buttons (action ``answer_feedback``, value
+``up:ID``/``down:ID``) under answers posted now, and the old buttons (``feedback_up`` /
+``feedback_down``, value ``ID``) under answers posted before. Both store the same vote
+the same way, so feedback and the training data drawn from it do not depend on which
+message was clicked."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.ask import Question
 from bot.slack import messages
-from bot.slack.blocks_feedback import feedback_modal
+from bot.slack.blocks_feedback import feedback_modal, parse_feedback_value
 from bot.slack.replies import Shared
 from bot.slack.services import Services
 from bot.slack.stored import as_answer, readable_by
@@ -33,6 +39,23 @@ def register(app: App, svc: Services) -> None:
     def on_down(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         _later(svc, _ask_why, svc, body, action["value"])
+
+    # blocks_feedback.FEEDBACK_ACTION, written out: test_slack_manifest reads literal names
+    @app.action("answer_feedback")
+    def on_feedback_buttons(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+                            respond: Respond) -> None:
+        ack()
+        vote = parse_feedback_value(action.get("value", "")) \
+            if action.get("type") == "feedback_buttons" else None
+        if vote is None:  # not what PolicyBot's buttons send: ignore, never guess a vote
+            log.warning("feedback click ignored: unexpected %s action",
+                        action.get("type") or "untyped")
+            return
+        rating, answer_id = vote
+        if rating == "up":
+            _later(svc, _thank, svc, body, answer_id, respond)
+        else:
+            _later(svc, _ask_why, svc, body, answer_id)
 
     @app.view("feedback_modal")
     def on_feedback(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
