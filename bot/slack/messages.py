@@ -252,3 +252,10 @@ def progress_bar(done: int, total: int, width: int = 20) -> str:
     share = 0.0 if total <= 0 else min(1.0, max(0.0, done / total))
     filled = round(share * width)
     return f"`{'█' * filled}{'░' * (width - filled)}` {share:.0%}"
+
+
+# agent view (issue 12)
+AGENT_GREETING = ("Hi! I answer questions about the company's policies from the handbook, "
+                  "and every answer links the passages it comes from. Ask me anything "
+                  "here, or start with one of the suggestions.")
+SUGGESTED_PROMPTS_TITLE = "Try asking"
