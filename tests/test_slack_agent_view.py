@@ -266,6 +266,34 @@ def test_the_standin_answers_set_suggested_prompts_as_slack_documents() -> None:
                                                                  "prompts": one}}
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    from tests.pg_server import create_database
+
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return create_database(request.getfixturevalue("postgres_url"))
+
+
+def test_replicas_greet_a_person_once_and_agree_on_new_prompts(state_url: str) -> None:
+    """Two replicas (two BotHistory objects) record the same first visit at once: one of
+    them greets. A later visit is quiet unless the prompts changed, and then only once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.greeting_ledger import Visit
+    from bot.history import BotHistory
+
+    replicas = [BotHistory(state_url), BotHistory(state_url)]
+    with ThreadPoolExecutor(8) as pool:
+        visits = list(pool.map(lambda i: replicas[i % 2].greetings.visit("UONE", "a"),
+                               range(8)))
+    assert visits.count(Visit.FIRST) == 1
+    assert set(visits) == {Visit.FIRST, Visit.AGAIN}
+    assert replicas[0].greetings.visit("UTWO", "a") is Visit.FIRST  # per person
+    assert replicas[1].greetings.visit("UONE", "b") is Visit.NEW_PROMPTS
+    assert replicas[0].greetings.visit("UONE", "b") is Visit.AGAIN
+
+
 # -- Socket Mode ------------------------------------------------------------------------
 
 APP_TOKEN = "xapp-1-A0TEST-1-policybotsockettoken"
