@@ -15,6 +15,7 @@ from sqlalchemy import and_, delete, desc, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.alert_ledger import AlertLedger
+from bot.greeting_ledger import GreetingLedger
 from bot.history_tables import answer_docs, answers, feedback, slack_claims, slack_events
 from indexer.db import open_state
 from indexer.state import utcnow
@@ -47,6 +48,7 @@ class BotHistory:
     def __init__(self, url: str) -> None:
         self.engine = open_state(url)
         self.alerts = AlertLedger(self.engine)
+        self.greetings = GreetingLedger(self.engine)
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -93,3 +93,13 @@ stale_alerts = Table(
     Column("last_error", Text),  # Slack refused the last attempt; retried while attempts last
     UniqueConstraint("answer_id", "doc_id", "change", name="one_alert_per_change"),
 )
+
+# Who PolicyBot has greeted in its Messages tab (agent view), and with which suggested
+# prompts: the greeting is posted once per person, the prompts again only when the
+# configured ones change. Written only by bot.greetings.GreetingLedger.
+agent_greetings = Table(
+    "agent_greetings", metadata,
+    Column("user_id", String(40), primary_key=True),
+    Column("prompts_digest", String(64), nullable=False),
+    Column("greeted_at", DateTime(timezone=True), nullable=False),
+)

@@ -141,6 +141,32 @@ class ChannelSettings(_Strict):
     adapter: str | None = Field(None, description="LoRA adapter name for this channel")
 
 
+class SuggestedPrompt(_Strict):
+    """A starter prompt in the agent view: Slack's shape for ``assistant.threads.
+    setSuggestedPrompts`` and the manifest's ``agent_view.suggested_prompts``. ``title`` is
+    what the button shows; ``message`` is what is asked when it is clicked."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+# Slack shows at most four (assistant.threads.setSuggestedPrompts: "up to four"; the
+# manifest schema's agent_view.suggested_prompts has maxItems 4).
+MAX_SUGGESTED_PROMPTS = 4
+# The one home of the default prompts: deploy/slack/manifest.yaml lists the same ones
+# (tests/test_slack_manifest.py holds the two together).
+DEFAULT_SUGGESTED_PROMPTS: tuple[tuple[str, str], ...] = (
+    ("Annual leave", "How many days of annual leave do I get?"),
+    ("Expenses", "What can I expense when I travel for work?"),
+    ("Working from home", "Can I work from home, and how often?"),
+    ("Parental leave", "How much parental leave can I take?"),
+)
+
+
+def default_suggested_prompts() -> list[SuggestedPrompt]:
+    return [SuggestedPrompt(title=t, message=m) for t, m in DEFAULT_SUGGESTED_PROMPTS]
+
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 # The Slack credentials keep the environment variable names Slack's own docs and every
 # slack-bolt example use; POLICYBOT_SLACK__BOT_TOKEN etc. work too (and win).
@@ -185,6 +211,20 @@ class SlackSettings(_Strict):
     claim_lease_s: float = Field(30.0, ge=1, description="a question's dedupe claim lapses "
                                  "this long after its replica stopped renewing it (died), so "
                                  "Slack's retry is answered elsewhere")
+    suggested_prompts: list[SuggestedPrompt] = Field(
+        default_factory=default_suggested_prompts,
+        description="starter prompts set when someone opens the Messages tab or starts a "
+        "conversation (1-4; each {title, message}, or a plain question used as both)")
+
+    @field_validator("suggested_prompts", mode="before")
+    @classmethod
+    def _prompts(cls, v: Any) -> Any:
+        if not isinstance(v, list | tuple):
+            return v
+        if not 1 <= len(v) <= MAX_SUGGESTED_PROMPTS:
+            raise ValueError(f"{len(v)} prompts given; Slack shows 1 to "
+                             f"{MAX_SUGGESTED_PROMPTS} suggested prompts")
+        return [{"title": p, "message": p} if isinstance(p, str) else p for p in v]
 
     @field_validator("api_url")
     @classmethod

@@ -142,6 +142,8 @@ class SlackStandIn:
         self.reactions: set[tuple[str, str, str]] = set()
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
+        # agent view (issue 12): (channel, message ts) -> {"title", "prompts"}
+        self.suggested_prompts: dict[tuple[str, str], dict[str, Any]] = {}
         self._cond = threading.Condition(threading.RLock())
         self._failures: dict[str, list[_Failure]] = {}
         self._delays: dict[str, list[_Delay]] = {}
@@ -264,6 +266,7 @@ class SlackStandIn:
             self.reactions.clear()
             self.views.clear()
             self.home_views.clear()
+            self.suggested_prompts.clear()
 
     # -- assertions --------------------------------------------------------------------
 
@@ -639,6 +642,37 @@ class SlackStandIn:
             "has_more": False,
             "response_metadata": {"next_cursor": ""},
         }
+
+    # agent view (issue 12)
+
+    def _m_assistant_threads_setSuggestedPrompts(self, params: dict[str, Any]) -> Answer:
+        """Slack's shape: ``channel_id`` and ``prompts`` (up to four, each with ``title``
+        and ``message``) required; ``thread_ts`` optional (the agent view: the prompts go
+        to the latest message in the channel) and ``title`` optional. Kept in
+        ``suggested_prompts[(channel, ts)]``; the documented errors for an unknown thread
+        (``invalid_thread_ts``) or a channel with no message (``message_not_found``)."""
+        channel = params.get("channel_id")
+        if not channel:
+            return 200, {"ok": False, "error": "channel_not_found"}
+        prompts = _decoded(params, "prompts")
+        if not (isinstance(prompts, list) and 1 <= len(prompts) <= 4 and all(
+                isinstance(p, dict) and set(p) == {"title", "message"}
+                and all(isinstance(v, str) and v for v in p.values()) for p in prompts)):
+            return 200, {"ok": False, "error": "invalid_arguments"}
+        thread_ts = params.get("thread_ts")
+        if thread_ts:
+            if self._find(channel, thread_ts) is None:
+                return 200, {"ok": False, "error": "invalid_thread_ts"}
+            ts = thread_ts
+        else:
+            top = [m for m in self.messages.get(channel, []) if not m.get("thread_ts")
+                   or m.get("thread_ts") == m.get("ts")]
+            if not top:
+                return 200, {"ok": False, "error": "message_not_found"}
+            ts = max((m["ts"] for m in top), key=_ts_key)
+        self.suggested_prompts[(channel, ts)] = {"title": params.get("title"),
+                                                 "prompts": prompts}
+        return 200, {"ok": True}
 
 
 def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:

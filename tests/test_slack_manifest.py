@@ -46,6 +46,8 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "views_open": None,
     "views_publish": None,
     "views_update": None,
+    # agent view (issue 12): the Messages tab's starter prompts
+    "assistant_threads_setSuggestedPrompts": "assistant:write",
 }
 # Bot events → the scope Slack requires to deliver each.
 EVENT_SCOPES: dict[str, str | None] = {
@@ -55,6 +57,7 @@ EVENT_SCOPES: dict[str, str | None] = {
     "message.channels": "channels:history",
     "message.groups": "groups:history",
     "message.mpim": "mpim:history",
+    "assistant_thread_started": None,  # Slack's docs: "No scopes required"
 }
 # bolt's ``@app.event("message")`` hears every message event the app subscribes to; the
 # bot answers DMs and follow-ups in public and private channel threads.
@@ -184,3 +187,36 @@ def test_the_code_scan_sees_the_calls_it_should() -> None:
     calls = _web_api_calls()
     assert {"chat_postMessage", "chat_update", "views_publish"} <= set(calls)
     assert {"app_mention", "message", "app_home_opened"} <= _registered()["event"]
+
+
+def test_the_agent_view_describes_policybot_within_slacks_limits(manifest: dict[str, Any]
+                                                                 ) -> None:
+    """Slack's manifest schema: agent_description at most 300 characters, at most 4
+    suggested prompts, each exactly a title and a message."""
+    view = manifest["features"]["agent_view"]
+    assert set(view) <= {"agent_description", "suggested_prompts", "actions"}
+    description = view["agent_description"]
+    assert 0 < len(description) <= 300
+    assert "polic" in description.lower() and "passages" in description
+    prompts = view["suggested_prompts"]
+    assert 3 <= len(prompts) <= 4
+    assert all(set(p) == {"title", "message"} and p["title"] and p["message"]
+               for p in prompts)
+    assert "assistant_view" not in manifest["features"]  # one experience, not both
+
+
+def test_the_manifest_prompts_are_the_configured_defaults(manifest: dict[str, Any]) -> None:
+    """One home for the default prompts (bot/settings.py): the manifest shows the same
+    ones Slack is given at run time when slack.suggested_prompts is not set."""
+    from bot.settings import SlackSettings
+
+    configured = [p.model_dump() for p in SlackSettings().suggested_prompts]
+    assert manifest["features"]["agent_view"]["suggested_prompts"] == configured
+
+
+def test_the_messages_tab_is_heard_for_the_agent_view(manifest: dict[str, Any]) -> None:
+    """The agent view announces a visit to the Messages tab with app_home_opened: it must
+    be subscribed, and answering there needs message.im (a DM)."""
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_home_opened", "message.im", "assistant_thread_started"} <= events
+    assert "assistant:write" in manifest["oauth_config"]["scopes"]["bot"]

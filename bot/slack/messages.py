@@ -263,3 +263,9 @@ FEEDBACK_POSITIVE_LABEL = "This answer was helpful"
 FEEDBACK_NEGATIVE_LABEL = "This answer was not helpful: tell us what was wrong"
 # Fallback text of the second and later messages of an answer too long for one message.
 ANSWER_CONTINUED = "(continued)"
+
+# agent view (issue 12)
+AGENT_GREETING = ("Hi! I answer questions about the company's policies from the handbook, "
+                  "and every answer links the passages it comes from. Ask me anything "
+                  "here, or start with one of the suggestions.")
+SUGGESTED_PROMPTS_TITLE = "Try asking"

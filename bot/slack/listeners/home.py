@@ -1,4 +1,5 @@
-"""App Home: index status, how to ask, and (for admins) a Re-index button per source."""
+"""App Home: index status, how to ask, and (for admins) a Re-index button per source.
+A visit to the Messages tab (the same event) goes to the agent view's greeting."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks_home import home_view
+from bot.slack.listeners import agent
 from bot.slack.services import Services
 from bot.slack.workers import Busy
 from indexer.status import index_status
@@ -19,6 +21,9 @@ log = logging.getLogger(__name__)
 def register(app: App, svc: Services) -> None:
     @app.event("app_home_opened")
     def on_home(event: dict[str, Any]) -> None:
+        if event.get("tab") == "messages":
+            agent.messages_tab_opened(svc, event)
+            return
         if event.get("tab", "home") != "home":
             return
         try:
