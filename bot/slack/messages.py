@@ -252,3 +252,17 @@ def progress_bar(done: int, total: int, width: int = 20) -> str:
     share = 0.0 if total <= 0 else min(1.0, max(0.0, done / total))
     filled = round(share * width)
     return f"`{'█' * filled}{'░' * (width - filled)}` {share:.0%}"
+
+
+# App Home, admins only: the week's biggest gaps in the handbook (bot/reports/weekly.py)
+GAPS_TITLE = "*This week's gaps*: questions the handbook did not answer, similar ones grouped"
+GAPS_NONE = "No unanswered questions in the last 7 days."
+GAPS_HINT = ("Only admins see this. `policybot report --since 7d --html report.html` "
+             "writes the full report: gaps, 👎 by document, most cited and oldest cited "
+             "documents.")
+
+
+def gap_line(question: str, asked: int, people: int) -> str:
+    """One gap: how often it was asked, by how many people (never who), and its wording."""
+    who = "1 person" if people == 1 else f"{people} people"
+    return f"• *{asked}×* {escape(truncate(' '.join(question.split()), 200))} _({who})_"
