@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.history_tables import answer_docs, answers, feedback
 from bot.reports.clusters import SIMILARITY, Embed, group_similar
@@ -212,8 +212,8 @@ def weekly_report(engine: Any, embed: Embed, since: timedelta, *,
     dated = [(d, _date(d.date)) for d in cited]
     old = [d for d, when in dated if when is not None and now - when > STALE_AFTER]
     with engine.connect() as conn:
-        total = len(list(conn.execute(select(answers.c.id)
-                                      .where(answers.c.created_at >= start))))
+        total = conn.execute(select(func.count()).select_from(answers)
+                             .where(answers.c.created_at >= start)).scalar_one()
     return WeeklyReport(
         since=start.strftime("%Y-%m-%d %H:%M UTC"), until=now.strftime("%Y-%m-%d %H:%M UTC"),
         answers=total, gaps_asked=len(rows), gaps=gaps(rows, embed, threshold, top),
