@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.answering import build_answerer, model_label
 from bot.ask import Ask, AskResult, Question
-from model.answer import Answer
+from model.answer import ANSWERED, EVIDENCE, Answer
 from model.answerer import Asker
 from model.evaluation import UNCLEAR, Outcome, by_kind, score
 from model.passages import NumberedPassage, Turn
@@ -68,11 +68,13 @@ def id_parity(item: dict[str, Any]) -> str:
 
 
 def run_evaluation(settings: Any, index: Any, items: list[dict[str, Any]],
-                   baseline: bool = True, scored: set[str] | None = None) -> dict[str, Any]:
+                   baseline: bool = True, scored: set[str] | None = None,
+                   details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Answer and score ``items`` (only the ids in ``scored``, when given: a question that
-    a scored follow-up follows is still asked, to give it its thread, but not scored)."""
+    a scored follow-up follows is still asked, to give it its thread, but not scored).
+    ``details``, when given, receives one :func:`detail` per scored question."""
     answerer = build_answerer(settings, index)
-    rows = collect(answerer, settings, index, items, baseline, scored)
+    rows = collect(answerer, settings, index, items, baseline, scored, details)
     ours = [o for _, o, _ in rows]
     systems = {"policybot": score(ours)}
     if baseline:
@@ -84,7 +86,9 @@ def run_evaluation(settings: Any, index: Any, items: list[dict[str, Any]],
                               # how often the LLM's answer was unusable and the extractive
                               # one was given instead (the answer metrics hide it)
                               "fallback_rate": (round(sum(o.fell_back for o in ours)
-                                                      / len(ours), 4) if ours else None)}
+                                                      / len(ours), 4) if ours else None),
+                              # what the extractive decision's score is compared with
+                              "answer_threshold": answerer.policy.fitted().answer_threshold}
     kinds = by_kind(ours)
     if kinds:
         report["by_kind"] = kinds
@@ -92,7 +96,8 @@ def run_evaluation(settings: Any, index: Any, items: list[dict[str, Any]],
 
 
 def collect(answerer: Any, settings: Any, index: Any, items: list[dict[str, Any]],
-            baseline: bool = True, scored: set[str] | None = None
+            baseline: bool = True, scored: set[str] | None = None,
+            details: list[dict[str, Any]] | None = None
             ) -> list[tuple[dict[str, Any], Outcome, Outcome | None]]:
     """(record, PolicyBot's outcome, the baseline's outcome) for each scored record.
 
@@ -127,7 +132,35 @@ def collect(answerer: Any, settings: Any, index: Any, items: list[dict[str, Any]
                                 item.get("kind", ""))
         base = _baseline(retriever, item["question"], gold, asker) if baseline else None
         rows.append((item, ours, base))
+        if details is not None:
+            details.append(detail(item, ours, result.answer))
     return rows
+
+
+def detail(item: dict[str, Any], scored: Outcome, answer: Answer | None) -> dict[str, Any]:
+    """One question as the eval report shows it (and ``--details`` writes it): what was
+    asked, what came back, what it cited or quoted, how long it took and the extractive
+    decision's score (None when it was not made)."""
+    gold = list(scored.gold)
+    quoted: list[dict[str, Any]] = []
+    if answer is not None:
+        for role, group in (("citation", answer.citations if scored.outcome == ANSWERED
+                             else []), ("evidence", answer.evidence)):
+            quoted += [{"role": role, "n": c.n, "doc": _match(gold, c.source, c.path),
+                        "title": c.title, "section": c.section, "url": c.url,
+                        "quote": c.quote} for c in group]
+    hit = (scored.outcome == ANSWERED and any(c in gold for c in scored.cited)) or (
+        scored.outcome == EVIDENCE and any(e in gold for e in scored.evidence))
+    return {"id": str(item.get("id")), "question": str(item.get("question", "")),
+            "kind": str(item.get("kind") or ""), "corpus": str(item.get("corpus") or ""),
+            "follows": item.get("follows"), "gold": gold, "outcome": scored.outcome,
+            "gold_hit": hit, "cited": list(scored.cited), "evidence": list(scored.evidence),
+            "quotes": quoted, "answer": answer.text if answer is not None else "",
+            "expected": str(item.get("answer") or ""),
+            "latency_ms": round(scored.latency_ms, 1),
+            "answerability": (None if answer is None or answer.answerability is None
+                              else round(answer.answerability, 4)),
+            "generator": answer.generator if answer is not None else ""}
 
 
 def _ask(ask: Ask, item: dict[str, Any], asker: Asker, turns: tuple[Turn, ...]

@@ -69,6 +69,10 @@ class Answer:
     # the adapter gate counts fallbacks, without reaching into the Answerer
     passages: list[NumberedPassage] = field(default_factory=list, repr=False, compare=False)
     fell_back: bool = False  # the LLM's answer was unusable; the extractive one replaced it
+    # the extractive decision's probability that the draft answers the question (compared
+    # with answerability.json's answer_threshold); None when it was not made (the gate
+    # stopped first, or an LLM answered): the eval report plots it
+    answerability: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.outcome:

@@ -150,6 +150,7 @@ class Answerer:
         params = self.policy.fitted()
         chance = probability(features(question, draft, top), params)
         result.generator = self.extractive.name
+        result.answerability = chance
         log.debug("extractive answerability %.3f (threshold %.3f)", chance,
                   params.answer_threshold)
         if not resolved.citations or chance < params.answer_threshold:

@@ -84,13 +84,14 @@ def _register() -> None:
         index_commands,
         init_commands,
         lora_commands,
+        report_commands,
         serve_commands,
     )
 
     for command in (index_commands.COMMANDS + answer_commands.COMMANDS
                     + serve_commands.COMMANDS + lora_commands.COMMANDS
                     + db_commands.COMMANDS + config_commands.COMMANDS
-                    + init_commands.COMMANDS):
+                    + init_commands.COMMANDS + report_commands.COMMANDS):
         main.add_command(config_option(command))
 
 

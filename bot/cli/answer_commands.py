@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -80,8 +81,13 @@ def ask(app: Any, question: str | None, audiences: tuple[str, ...], sources: tup
               show_default=True,
               help="Score only records whose id number is even or odd (a dev/test split).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the run as one self-contained HTML page.")
+@click.option("--details", "details_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write one JSON line per question (outcome, cited, quotes, score).")
 @click.pass_obj
-def evaluate(app: Any, qa_file: Any, baseline: bool, ids: str, as_json: bool) -> None:
+def evaluate(app: Any, qa_file: Any, baseline: bool, ids: str, as_json: bool,
+             html_file: Path | None, details_file: Path | None) -> None:
     """Score answers on QA_FILE lines {id, question, gold_paths, answer[, audience]} or
     the slack-dev format (adds corpus, kind, follows): results per outcome and per kind."""
     from bot.evaluation import id_parity, run_evaluation
@@ -89,8 +95,18 @@ def evaluate(app: Any, qa_file: Any, baseline: bool, ids: str, as_json: bool) ->
     items = list(read_batch(qa_file))
     scored = None if ids == "all" else {str(i.get("id")) for i in items
                                         if id_parity(i) == ids}
+    details: list[dict[str, Any]] | None = [] if html_file or details_file else None
     report = run_evaluation(app.settings, app.index(), items, baseline=baseline,
-                            scored=scored)
+                            scored=scored, details=details)
+    if details is not None:
+        from bot.reports.eval_page import eval_html, write_details
+
+        if details_file:
+            write_details(details, details_file)
+        if html_file:
+            title = f"PolicyBot evaluation: {Path(qa_file.name).name}"
+            html_file.write_text(eval_html(report, details, title=title), encoding="utf-8")
+            click.echo(f"wrote {html_file}", err=True)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

@@ -2,13 +2,16 @@
 
 People trust an answer more when they can see which sources are indexed and when each was
 last synced; admins also get a Re-index button per source, so fixing a stale index does
-not need a terminal. Why a sync failed (the error, and the path and reason of each document
+not need a terminal, and the week's top five gaps (questions that ended not covered or
+evidence only, similar ones grouped), so the handbook's holes are in front of them.
+Why a sync failed (the error, and the path and reason of each document
 that could not be read) is for admins only: a path or an error can name a restricted
 document or a private host, so everyone else sees only that the last sync failed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.slack import kit, limits, messages
@@ -84,10 +87,23 @@ def _sources(status: dict[str, Any], room: int, *, compact: bool,
     return blocks + tail
 
 
-def home_view(status: dict[str, Any], *, is_admin: bool) -> dict[str, Any]:
-    """The App Home tab: guide, then each source's counts and sync times; ≤100 blocks."""
-    blocks = [kit.header(messages.HOME_HEADER), kit.section(messages.HOME_GUIDE),
-              kit.divider(), kit.section(messages.SOURCES_TITLE)]
+def _gaps(gaps: Sequence[Any]) -> list[Block]:
+    """The week's biggest gaps (:class:`bot.reports.weekly.Gap`): what policy owners
+    should write next. Counts only: who asked is not shown."""
+    lines = [messages.gap_line(g.question, g.asked, g.people) for g in gaps]
+    return [kit.divider(), kit.section(messages.GAPS_TITLE),
+            kit.section("\n".join(lines) if lines else messages.GAPS_NONE),
+            kit.context([messages.GAPS_HINT])]
+
+
+def home_view(status: dict[str, Any], *, is_admin: bool,
+              gaps: Sequence[Any] | None = None) -> dict[str, Any]:
+    """The App Home tab: guide, then (admins, when ``gaps`` is given) the week's top gaps,
+    then each source's counts and sync times; ≤100 blocks."""
+    blocks = [kit.header(messages.HOME_HEADER), kit.section(messages.HOME_GUIDE)]
+    if is_admin and gaps is not None:
+        blocks += _gaps(gaps)
+    blocks += [kit.divider(), kit.section(messages.SOURCES_TITLE)]
     if _index_missing(status):
         blocks.append(kit.section(messages.INDEX_MISSING))
     blocks += _sources(status, limits.VIEW_BLOCKS - len(blocks), compact=False,

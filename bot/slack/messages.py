@@ -269,3 +269,16 @@ AGENT_GREETING = ("Hi! I answer questions about the company's policies from the 
                   "and every answer links the passages it comes from. Ask me anything "
                   "here, or start with one of the suggestions.")
 SUGGESTED_PROMPTS_TITLE = "Try asking"
+
+# App Home, admins only: the week's biggest gaps in the handbook (bot/reports/weekly.py)
+GAPS_TITLE = "*This week's gaps*: questions the handbook did not answer, similar ones grouped"
+GAPS_NONE = "No unanswered questions in the last 7 days."
+GAPS_HINT = ("Only admins see this. `policybot report --since 7d --html report.html` "
+             "writes the full report: gaps, 👎 by document, most cited and oldest cited "
+             "documents.")
+
+
+def gap_line(question: str, asked: int, people: int) -> str:
+    """One gap: how often it was asked, by how many people (never who), and its wording."""
+    who = "1 person" if people == 1 else f"{people} people"
+    return f"• *{asked}×* {escape(truncate(' '.join(question.split()), 200))} _({who})_"

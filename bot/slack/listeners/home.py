@@ -1,5 +1,6 @@
-"""App Home: index status, how to ask, and (for admins) a Re-index button per source.
-A visit to the Messages tab (the same event) goes to the agent view's greeting."""
+"""App Home: index status, how to ask, and for admins a Re-index button per source and
+the week's top five gaps in the handbook. A visit to the Messages tab (the same event) goes
+to the agent view's greeting."""
 
 from __future__ import annotations
 
@@ -33,8 +34,23 @@ def register(app: App, svc: Services) -> None:
 
 
 def publish_home(svc: Services, user_id: str) -> None:
-    view = home_view(index_status(svc.index), is_admin=svc.access.is_admin(user_id))
+    is_admin = svc.access.is_admin(user_id)
+    view = home_view(index_status(svc.index), is_admin=is_admin,
+                     gaps=week_gaps(svc) if is_admin else None)
     try:
         svc.client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:
         svc.slack_error("views.publish", exc)
+
+
+def week_gaps(svc: Services) -> list[Any] | None:
+    """The last seven days' top five gaps; None (the section left out, the rest of the
+    Home still published) when they cannot be worked out."""
+    from bot.reports.weekly import top_gaps
+
+    try:
+        return top_gaps(svc.history.engine,
+                        lambda texts: svc.index.embedder.embed(texts, progress=False))
+    except Exception:
+        log.exception("App Home: the week's gaps could not be computed")
+        return None
