@@ -35,6 +35,12 @@ class RawDocument:
     # Last-Modified): the sync then versions the document by its parsed content instead,
     # so markup that changes on every fetch (a CSRF nonce) is not a new version.
     version_from_bytes: bool = False
+    # What a reader can use (indexer.dating): the date the source gives this version
+    # (commit date, Last-Modified) as an ISO day, what kind of date it is, and a version
+    # label worth showing (a short commit); empty when the source has none.
+    dated: str | None = None
+    dated_by: str = ""
+    version_label: str = ""
 
 
 @dataclass
@@ -69,6 +75,7 @@ class ParsedDocument:
     metadata: dict[str, Any] = field(default_factory=dict)
     audience: list[str] | None = None  # None: not stated by the document
     line_anchors: bool = False  # True when deep links may point at line ranges (plain text)
+    dated: str | None = None  # the document's own date (ISO day): front matter, properties
 
 
 @dataclass

@@ -36,4 +36,6 @@ def index_status(index: Any) -> dict[str, Any]:
                           "space": vector_space(settings.embedding),
                           "index_spaces": index.store.spaces()},
             "sources": sources,
+            # rows from before readers' versions and dates were stored (indexer.dating)
+            "undated_rows": index.store.undated(),
             "unconfigured_sources_in_index": orphans}

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.dating import choose
 from indexer.documents import DocumentRef, ParsedDocument, RawDocument
 from indexer.errors import ParseError, PolicyBotError, SourceError
 from indexer.parsing import declares_audience
@@ -54,6 +55,8 @@ class SourceReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
     # doc_id → its new version, or "deleted": what answers citing these documents missed
     changes: dict[str, str] = field(default_factory=dict)
+    # doc_id → how its new version reads to people ("commit 1a2b3c4 · committed 2026-05-01")
+    described: dict[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -69,6 +72,7 @@ class _Pending:
     kind: str  # added | updated | unchanged (content identical, version moved)
     version: str = ""
     write: bool = True  # False: the index already holds exactly these rows
+    described: str = ""  # the version and date readers are shown (indexer.dating)
 
 
 class SourceSync:
@@ -169,13 +173,14 @@ class SourceSync:
                 and old.doc_hash == stored:
             return _Pending(doc_id, [], "unchanged", version, write=False)
         chunks = index.chunker.chunk(doc)
+        dating = choose(doc.dated, raw.dated, raw.dated_by, raw.version_label, now)
         rows = build_rows(self.source, raw.path, version, stored, doc.title, audience,
-                          chunks, index.embedder.space, now, doc.line_anchors, terms)
+                          chunks, index.embedder.space, now, doc.line_anchors, terms, dating)
         if old is None:
             kind = "unchanged" if not rows else "added"  # an empty page adds nothing
         else:
             kind = "unchanged" if _same_content(old, content, raw) else "updated"
-        return _Pending(doc_id, rows, kind, version)
+        return _Pending(doc_id, rows, kind, version, described=dating.describe())
 
     def _parse_failed(self, raw: RawDocument, old: IndexedDoc | None, reason: str) -> None:
         """Keep the last good rows only when the failed text cannot have narrowed the
@@ -246,6 +251,7 @@ class SourceSync:
             setattr(self.report, p.kind, getattr(self.report, p.kind) + 1)
             if p.kind == "updated":
                 self.report.changes[p.doc_id] = p.version
+                self.report.described[p.doc_id] = p.described
 
 
 def _same_content(old: IndexedDoc, content: str, raw: RawDocument) -> bool:

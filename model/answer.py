@@ -21,11 +21,15 @@ class Citation:
     quote: str
     doc_version: str = ""
     doc_id: str = ""
-    doc_date: str = ""  # ISO date the indexed content last changed
+    doc_date: str = ""  # ISO day shown beside the source
+    version_label: str = ""  # a version a reader can use (a short commit), or ""
+    dated_by: str = ""  # what ``doc_date`` is: document | commit | http | synced
 
     def public_dict(self) -> dict[str, Any]:
         return {"n": self.n, "title": self.title, "url": self.url, "source": self.source,
-                "path": self.path, "section": self.section, "quote": self.quote}
+                "path": self.path, "section": self.section, "quote": self.quote,
+                "version": self.version_label, "date": self.doc_date,
+                "dated_by": self.dated_by}
 
 
 @dataclass

@@ -24,9 +24,11 @@ class NumberedPassage:
     context_before: str = ""  # the neighbouring text of a split section, for reading only
     context_after: str = ""
     similarity: float | None = None  # cosine similarity to the question, when known
-    doc_date: str = ""  # ISO date the indexed content last changed, shown beside citations
+    doc_date: str = ""  # ISO day shown beside citations (see version_label, dated_by)
     keyword_score: float | None = None  # BM25 score, when a keyword candidate: with
     # ``similarity`` it tells whether the two retrievers agree on the best passage
+    version_label: str = ""  # a version a reader can use (a short commit), or ""
+    dated_by: str = ""  # what ``doc_date`` is: document | commit | http | synced
 
     @property
     def window(self) -> str:

@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import write
 
 POLICYBOT = str(Path(sys.executable).with_name("policybot"))
-SEARCH_KEYS = {"source", "path", "title", "section", "url", "text", "score"}
+SEARCH_KEYS = {"source", "path", "title", "section", "url", "text", "score", "version", "date",
+               "dated_by"}
 
 
 def run(*args: str, config: Path | None = None, input: str | None = None,

@@ -29,7 +29,9 @@ def passages(question: str, results: list[Any]) -> None:
     if not results:
         click.echo("No matching passages.")
     for n, p in enumerate(results, start=1):
-        click.secho(f"\n[{n}] {citation_label(p.title, p.section)}", fg="cyan", bold=True)
+        dated = p.dating.describe()
+        click.secho(f"\n[{n}] {citation_label(p.title, p.section)}"
+                    + (f"  ({dated})" if dated else ""), fg="cyan", bold=True)
         click.echo(f"    {p.url}")
         snippet = textwrap.shorten(" ".join(p.text.split()), width=400, placeholder=" …")
         click.echo(textwrap.indent(textwrap.fill(snippet, 96), "    "))
@@ -45,6 +47,10 @@ def status(info: dict[str, Any]) -> str:
         lines.append("warning: rows embedded in another space ("
                      + ", ".join(f"{n} {s}" for s, n in sorted(other.items()))
                      + "): run `policybot sync` to re-embed them")
+    if info.get("undated_rows"):
+        lines.append(f"note: {info['undated_rows']} rows predate per-document versions and "
+                     "dates (their sources show the sync day): run `policybot sync` to fill "
+                     "them in (documents are re-read, nothing is re-embedded)")
     if not info["sources"]:
         lines.append("no sources configured")
     for s in info["sources"]:

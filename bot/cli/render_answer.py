@@ -7,10 +7,18 @@ from typing import Any
 
 import click
 
+from indexer.dating import SYNCED, describe
 from indexer.labels import citation_label
-from model.answer import EVIDENCE, Answer
+from model.answer import EVIDENCE, Answer, Citation
 
 EVIDENCE_HEADING = "The closest the handbook comes (not an answer — check it applies):"
+
+
+def shown(c: Citation) -> str:
+    """``  (commit 1a2b3c4 · committed 2026-05-01)``: the version and date a reader can
+    use, worded as in Slack; "" when neither is known."""
+    text = describe(c.version_label, c.doc_date, c.dated_by or SYNCED)
+    return f"  ({text})" if text else ""
 
 
 def answer(a: Answer) -> None:
@@ -20,7 +28,7 @@ def answer(a: Answer) -> None:
         click.secho("I couldn't find a direct answer.", bold=True)
         click.secho(f"\n{EVIDENCE_HEADING}", bold=True)
         for c in a.evidence:
-            click.secho(f"  {citation_label(c.title, c.section)}", fg="cyan")
+            click.secho(f"  {citation_label(c.title, c.section)}{shown(c)}", fg="cyan")
             click.echo(f"    {c.url}")
             click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
         click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms)", dim=True,
@@ -43,8 +51,7 @@ def answer(a: Answer) -> None:
                                  else ""))
     click.secho("\nSources:", bold=True)
     for c in a.citations:
-        version = f"  ({c.doc_version[:12]})" if c.doc_version else ""
-        click.secho(f"[{c.n}] {citation_label(c.title, c.section)}{version}", fg="cyan")
+        click.secho(f"[{c.n}] {citation_label(c.title, c.section)}{shown(c)}", fg="cyan")
         click.echo(f"    {c.url}")
         click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
     click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms)", dim=True, err=True)

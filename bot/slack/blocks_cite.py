@@ -12,21 +12,13 @@ from collections.abc import Sequence
 from bot.slack import kit, limits, messages
 from bot.slack.kit import Block
 from bot.slack.mrkdwn import escape, link, quote, truncate
+from indexer.dating import SYNCED, describe
 from indexer.labels import citation_label
 from model.answer import Answer, Citation
 
-_SHA = re.compile(r"[0-9a-fA-F]{40}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 QUOTE_CHARS = 2400  # leaves room in a 3000-character section for title and details
 TITLE_CHARS = 200
-
-
-def version_label(version: str) -> str:
-    """A git SHA as its 8-character short form; other versions cut to stay readable."""
-    version = version.strip()
-    if _SHA.fullmatch(version):
-        return version[:limits.SHA_CHARS]
-    return truncate(version, limits.VERSION_CHARS)
 
 
 def date_label(doc_date: str) -> str:
@@ -45,15 +37,14 @@ def title_link(c: Citation) -> str:
 
 
 def details(c: Citation) -> str:
-    """`` · v1a2b3c4d · updated 2024-05-01``, each part only when known."""
-    parts = []
-    if c.doc_version.strip():
-        label = version_label(c.doc_version)
-        prefix = "" if re.match(r"[vV]\d", label) else "v"
-        parts.append(f" · {prefix}{escape(label)}")
-    if c.doc_date.strip():
-        parts.append(f" · updated {escape(date_label(c.doc_date))}")
-    return "".join(parts)
+    """`` · commit 1a2b3c4 · committed 2024-05-01``, `` · updated 2024-05-01`` (the
+    document's own date), `` · synced 2026-11-30``: what a reader can look up, in the
+    one wording the CLI and stale alerts use too (:func:`indexer.dating.describe`). An
+    internal version (an mtime, an ETag) is never shown."""
+    day = date_label(c.doc_date) if c.doc_date.strip() else ""
+    text = describe(truncate(c.version_label.strip(), limits.VERSION_CHARS), day,
+                    c.dated_by or SYNCED)  # an answer stored before dates were kept
+    return f" · {escape(text)}" if text else ""
 
 
 def source_line(c: Citation) -> str:

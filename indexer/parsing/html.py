@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bs4 import BeautifulSoup, CData, NavigableString, Tag
 
+from indexer.dating import metadata_date
 from indexer.documents import ParsedDocument, RawDocument
 from indexer.parsing.html_content import attach_source_lines, content_root, strip_chrome
 from indexer.parsing.outline import Outline, collapse, wrap_errors
@@ -140,4 +141,4 @@ def parse(raw: RawDocument) -> ParsedDocument:
     if root is not None:
         _Walker(outline, raw.content.count(b"\n") + 1).walk(root)
     return ParsedDocument(title=title, sections=outline.finish(), metadata=meta,
-                          audience=audience)
+                          audience=audience, dated=metadata_date(meta))

@@ -13,6 +13,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from indexer.dating import metadata_date
 from indexer.documents import Block, ParsedDocument, RawDocument, Section
 from indexer.errors import ParseError
 from indexer.parsing.cleaning import TemplateCleaner
@@ -145,7 +146,7 @@ def parse(raw: RawDocument, cleaner: TemplateCleaner | None = None) -> ParsedDoc
                  tok.map)
     kept = [s for s in sections if s.blocks]  # may be empty: a redirect or stub page
     return ParsedDocument(title=title, sections=kept, metadata=meta,
-                          audience=audience_of(meta))
+                          audience=audience_of(meta), dated=metadata_date(meta))
 
 
 def _add(section: Section, text: str, line_map: list[int] | None) -> None:
