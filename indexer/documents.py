@@ -90,3 +90,6 @@ class Chunk:
     end_line: int
     anchor: str | None
     tokens: int
+    # (offset in ``text``, anchor, heading path) of each section merged into this chunk,
+    # in order; empty when the chunk holds one section
+    spans: list[tuple[int, str | None, str]] = field(default_factory=list)

@@ -12,6 +12,7 @@ passage is never even a candidate for someone outside its audience.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,9 +27,9 @@ from indexer.store import ChunkStore, in_list, quote
 log = logging.getLogger(__name__)
 COLUMNS = ["chunk_id", "doc_id", "source", "path", "title", "section", "url", "text",
            "doc_version", "audience", "start_line", "end_line", "ordinal", "updated_at",
-           "version_label", "doc_date", "dated_by"]
+           "version_label", "doc_date", "dated_by", "sections"]
 # Columns an index written by an older release may lack: read when present, else empty.
-OPTIONAL = frozenset({"version_label", "doc_date", "dated_by"})
+OPTIONAL = frozenset({"version_label", "doc_date", "dated_by", "sections"})
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Passage:
     version_label: str | None = None  # what readers are shown (indexer.dating)
     doc_date: str | None = None
     dated_by: str | None = None
+    sections: str | None = None  # JSON [[offset, url, heading path]] of merged sections
     score: float = 0.0  # fused RRF score
     vector_score: float | None = None  # cosine similarity, when a vector candidate
     bm25_score: float | None = None
@@ -63,6 +65,19 @@ class Passage:
         """The version and date shown beside this passage's document."""
         return stored(self.version_label, self.doc_date, self.dated_by, self.doc_version,
                       self.updated_at)
+
+    @property
+    def spans(self) -> tuple[tuple[int, str, str], ...]:
+        """(offset in ``text``, link, heading path) of each section merged into this
+        chunk; empty when it holds one section (``url`` and ``section`` say it all)."""
+        if not self.sections:
+            return ()
+        try:
+            return tuple((int(o), str(u), str(s)) for o, u, s in json.loads(self.sections))
+        except (ValueError, TypeError):
+            log.warning("chunk %s: unreadable sections column; linking its first section",
+                        self.chunk_id)
+            return ()
 
     def public_dict(self) -> dict[str, Any]:
         shown = self.dating

@@ -21,7 +21,8 @@ def sha(text: str | bytes, size: int = 32) -> str:
 
 # Bump when the code that turns a parsed document into rows changes what rows hold, so
 # every document is re-derived (not re-embedded) at the next sync.
-# 2: rows carry the version and date shown to readers (indexer.dating)
+# 2: rows carry the version and date shown to readers (indexer.dating) and the sections
+# merged into a chunk (``sections``)
 ROW_FORMAT = 2
 # Source keys that only decide *which* documents are fetched or *how* politely, never what
 # a row of a given document holds. Every other key (audience, url, path, repo, branch,
@@ -140,8 +141,18 @@ def build_rows(source: Source, path: str, version: str, doc_hash: str, title: st
         "audience": audience, "start_line": c.start_line, "end_line": c.end_line,
         "ordinal": c.ordinal, "embedding": space,
         "version_label": shown.version, "doc_date": shown.date or None,
-        "dated_by": shown.kind or None,
+        "dated_by": shown.kind or None, "sections": _sections(source, path, version, c),
     } for c in chunks]
+
+
+def _sections(source: Source, path: str, version: str, chunk: Chunk) -> str | None:
+    """The ``sections`` column: JSON ``[[offset, url, heading path], ...]`` for a chunk
+    that merged small sections (None for one section), so a quote from its second section
+    links there (``model.citations.cite``) and not to the first section's anchor."""
+    if not chunk.spans:
+        return None
+    return json.dumps([[offset, source.link(path, version, anchor), section]
+                       for offset, anchor, section in chunk.spans], ensure_ascii=False)
 
 
 def _fragment(chunk: Chunk, line_anchors: bool) -> str | None:

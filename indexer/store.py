@@ -51,7 +51,8 @@ def chunk_schema(dimension: int) -> pa.Schema:
 # What readers are shown beside a source (indexer.dating); added to older tables by
 # ensure_table, and null in their rows until the next sync re-derives them.
 DATING_FIELDS = [pa.field("version_label", pa.string()), pa.field("doc_date", pa.string()),
-                 pa.field("dated_by", pa.string())]
+                 pa.field("dated_by", pa.string()),
+                 pa.field("sections", pa.string())]  # merged sections' links, as JSON
 
 
 @dataclass(frozen=True)

@@ -130,10 +130,12 @@ def quote_and_passage(passages: Sequence[NumberedPassage], claims: Sequence[str]
 
 
 def cite(n: int, passage: NumberedPassage, quote: str = "") -> Citation:
-    """The citation of ``quote`` in ``passage``: its document, link and section, and
-    the version and date readers are shown. Every citation is built here."""
-    return Citation(n=n, title=passage.title, url=passage.url, source=passage.source,
-                    path=passage.path, section=passage.section, quote=quote,
+    """The citation of ``quote`` in ``passage``: its document, the link and heading path
+    of the section that holds the quote, and the version and date readers are shown.
+    Every citation is built here."""
+    url, section = passage.where(quote)
+    return Citation(n=n, title=passage.title, url=url, source=passage.source,
+                    path=passage.path, section=section, quote=quote,
                     doc_version=passage.doc_version, doc_id=passage.doc_id,
                     doc_date=passage.doc_date, version_label=passage.version_label,
                     dated_by=passage.dated_by)

@@ -29,6 +29,23 @@ class NumberedPassage:
     # ``similarity`` it tells whether the two retrievers agree on the best passage
     version_label: str = ""  # a version a reader can use (a short commit), or ""
     dated_by: str = ""  # what ``doc_date`` is: document | commit | http | synced
+    # (offset in ``text``, link, heading path) of each section when small sections were
+    # merged into this passage; empty for one section (``url``, ``section``)
+    spans: tuple[tuple[int, str, str], ...] = ()
+
+    def where(self, quote: str) -> tuple[str, str]:
+        """(link, heading path) of the section that holds ``quote``: merged sections each
+        keep their own anchor. The passage's own when the quote is not in its text (it
+        came from a neighbour) or the passage holds one section."""
+        at = self.text.find(quote) if quote and self.spans else -1
+        if at < 0:
+            return self.url, self.section
+        link, section = self.url, self.section
+        for offset, span_link, span_section in self.spans:
+            if offset > at:
+                break
+            link, section = span_link, span_section
+        return link, section
 
     @property
     def window(self) -> str:
