@@ -26,7 +26,8 @@ def numbered(passages: list[Any]) -> list[NumberedPassage]:
             source=p.source, path=p.path, doc_version=p.doc_version, chunk_id=p.chunk_id,
             context_before=p.context_before, context_after=p.context_after,
             similarity=p.vector_score, keyword_score=p.bm25_score, doc_date=shown.date,
-            version_label=shown.version, dated_by=shown.kind, spans=p.spans))
+            version_label=shown.version, dated_by=shown.kind, spans=p.spans,
+            links=p.link_pairs))
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.config import ChunkingSettings
@@ -28,6 +28,7 @@ class _Unit:
     tokens: int
     anchor: str | None = None  # the section this text is under: merged chunks hold several
     section: str = ""
+    links: list[tuple[str, str]] = field(default_factory=list)  # (link text, URL) in text
 
 
 @dataclass
@@ -96,13 +97,15 @@ class Chunker:
         where = {"anchor": section.anchor, "section": section.path}
         for block, n in zip(section.blocks, counts, strict=True):
             if n <= budget:
-                units.append(_Unit(block.text, block.start_line, block.end_line, n, **where))
+                units.append(_Unit(block.text, block.start_line, block.end_line, n, **where,
+                                   links=block.links))
                 continue
             sentences = [s for s in _SENTENCE.split(block.text) if s.strip()]
             for sentence, m in zip(sentences, self.count(sentences), strict=True):
                 parts = [sentence] if m <= budget else self._hard_split(sentence, budget)
                 for part, k in zip(parts, self.count(parts), strict=True):
-                    units.append(_Unit(part, block.start_line, block.end_line, k, **where))
+                    units.append(_Unit(part, block.start_line, block.end_line, k, **where,
+                                       links=[x for x in block.links if x[0] in part]))
         return units
 
     def _hard_split(self, text: str, budget: int) -> list[str]:
@@ -186,7 +189,8 @@ class Chunker:
         return [Chunk(ordinal=ordinal, section=section, text=text, embed_text=embed_text,
                       start_line=min(u.start for u in piece.units),
                       end_line=max(u.end for u in piece.units), anchor=piece.anchor,
-                      tokens=tokens, spans=_spans(piece.units))]
+                      tokens=tokens, spans=_spans(piece.units),
+                      links=list(dict.fromkeys(x for u in piece.units for x in u.links)))]
 
 
 def _spans(units: list[_Unit]) -> list[tuple[int, str | None, str]]:

@@ -50,6 +50,9 @@ class Block:
     text: str
     start_line: int
     end_line: int
+    # (link text, URL) of the links in ``text``: the text stays plain (it is what is
+    # embedded, searched and quoted); renderers turn the link text back into a link
+    links: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -93,3 +96,4 @@ class Chunk:
     # (offset in ``text``, anchor, heading path) of each section merged into this chunk,
     # in order; empty when the chunk holds one section
     spans: list[tuple[int, str | None, str]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (link text, URL) in text

@@ -27,9 +27,9 @@ from indexer.store import ChunkStore, in_list, quote
 log = logging.getLogger(__name__)
 COLUMNS = ["chunk_id", "doc_id", "source", "path", "title", "section", "url", "text",
            "doc_version", "audience", "start_line", "end_line", "ordinal", "updated_at",
-           "version_label", "doc_date", "dated_by", "sections"]
+           "version_label", "doc_date", "dated_by", "sections", "links"]
 # Columns an index written by an older release may lack: read when present, else empty.
-OPTIONAL = frozenset({"version_label", "doc_date", "dated_by", "sections"})
+OPTIONAL = frozenset({"version_label", "doc_date", "dated_by", "sections", "links"})
 
 
 @dataclass
@@ -54,6 +54,7 @@ class Passage:
     doc_date: str | None = None
     dated_by: str | None = None
     sections: str | None = None  # JSON [[offset, url, heading path]] of merged sections
+    links: str | None = None  # JSON [[link text, URL]] of the links in ``text``
     score: float = 0.0  # fused RRF score
     vector_score: float | None = None  # cosine similarity, when a vector candidate
     bm25_score: float | None = None
@@ -76,6 +77,16 @@ class Passage:
             return tuple((int(o), str(u), str(s)) for o, u, s in json.loads(self.sections))
         except (ValueError, TypeError):
             log.warning("chunk %s: unreadable sections column; linking its first section",
+                        self.chunk_id)
+            return ()
+
+    @property
+    def link_pairs(self) -> tuple[tuple[str, str], ...]:
+        """(link text, URL) of the links in ``text``, as the parser kept them."""
+        try:
+            return tuple((str(t), str(u)) for t, u in json.loads(self.links or "[]"))
+        except (ValueError, TypeError):
+            log.warning("chunk %s: unreadable links column; its text shows without links",
                         self.chunk_id)
             return ()
 

@@ -22,7 +22,7 @@ def sha(text: str | bytes, size: int = 32) -> str:
 # Bump when the code that turns a parsed document into rows changes what rows hold, so
 # every document is re-derived (not re-embedded) at the next sync.
 # 2: rows carry the version and date shown to readers (indexer.dating) and the sections
-# merged into a chunk (``sections``)
+# merged into a chunk (``sections``) and the links in its text (``links``)
 ROW_FORMAT = 2
 # Source keys that only decide *which* documents are fetched or *how* politely, never what
 # a row of a given document holds. Every other key (audience, url, path, repo, branch,
@@ -142,6 +142,7 @@ def build_rows(source: Source, path: str, version: str, doc_hash: str, title: st
         "ordinal": c.ordinal, "embedding": space,
         "version_label": shown.version, "doc_date": shown.date or None,
         "dated_by": shown.kind or None, "sections": _sections(source, path, version, c),
+        "links": json.dumps(c.links, ensure_ascii=False) if c.links else None,
     } for c in chunks]
 
 

@@ -52,7 +52,8 @@ def chunk_schema(dimension: int) -> pa.Schema:
 # ensure_table, and null in their rows until the next sync re-derives them.
 DATING_FIELDS = [pa.field("version_label", pa.string()), pa.field("doc_date", pa.string()),
                  pa.field("dated_by", pa.string()),
-                 pa.field("sections", pa.string())]  # merged sections' links, as JSON
+                 pa.field("sections", pa.string()),  # merged sections' links, as JSON
+                 pa.field("links", pa.string())]  # [[link text, URL]] in the text, as JSON
 
 
 @dataclass(frozen=True)

@@ -131,14 +131,17 @@ def quote_and_passage(passages: Sequence[NumberedPassage], claims: Sequence[str]
 
 def cite(n: int, passage: NumberedPassage, quote: str = "") -> Citation:
     """The citation of ``quote`` in ``passage``: its document, the link and heading path
-    of the section that holds the quote, and the version and date readers are shown.
+    of the section that holds the quote, the version and date readers are shown, and
+    the source's links whose text the quote holds (rendered as links; the quote itself
+    stays verbatim, so quote checks hold).
     Every citation is built here."""
     url, section = passage.where(quote)
     return Citation(n=n, title=passage.title, url=url, source=passage.source,
                     path=passage.path, section=section, quote=quote,
                     doc_version=passage.doc_version, doc_id=passage.doc_id,
                     doc_date=passage.doc_date, version_label=passage.version_label,
-                    dated_by=passage.dated_by)
+                    dated_by=passage.dated_by,
+                    links=[(t, u) for t, u in passage.links if quote and t in quote])
 
 
 def _citation(n: int, passages: list[NumberedPassage], claims: list[str]) -> Citation:

@@ -32,6 +32,7 @@ class NumberedPassage:
     # (offset in ``text``, link, heading path) of each section when small sections were
     # merged into this passage; empty for one section (``url``, ``section``)
     spans: tuple[tuple[int, str, str], ...] = ()
+    links: tuple[tuple[str, str], ...] = ()  # (link text, URL) of the links in ``text``
 
     def where(self, quote: str) -> tuple[str, str]:
         """(link, heading path) of the section that holds ``quote``: merged sections each

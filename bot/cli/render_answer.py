@@ -9,6 +9,7 @@ import click
 
 from indexer.dating import SYNCED, describe
 from indexer.labels import citation_label
+from indexer.parsing.util import safe_link
 from model.answer import EVIDENCE, Answer, Citation
 
 EVIDENCE_HEADING = "The closest the handbook comes (not an answer — check it applies):"
@@ -21,6 +22,18 @@ def shown(c: Citation) -> str:
     return f"  ({text})" if text else ""
 
 
+def quoted(c: Citation) -> str:
+    """The verbatim quote, each link's text followed by its URL: "follow these
+    instructions <https://…>" (a terminal shows a URL, not markup)."""
+    text = " ".join(c.quote.split())
+    for label, url in c.links:
+        at = text.find(label) if safe_link(url) else -1  # never a javascript: "link"
+        if at >= 0:
+            end = at + len(label)
+            text = f"{text[:end]} <{url}>{text[end:]}"
+    return f"“{text}”"
+
+
 def answer(a: Answer) -> None:
     for note in a.notes:
         click.secho(f"note: {note}", fg="yellow", err=True)
@@ -30,7 +43,7 @@ def answer(a: Answer) -> None:
         for c in a.evidence:
             click.secho(f"  {citation_label(c.title, c.section)}{shown(c)}", fg="cyan")
             click.echo(f"    {c.url}")
-            click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
+            click.echo(textwrap.indent(textwrap.fill(quoted(c), 96), "    "))
         click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms)", dim=True,
                     err=True)
         return
@@ -53,7 +66,8 @@ def answer(a: Answer) -> None:
     for c in a.citations:
         click.secho(f"[{c.n}] {citation_label(c.title, c.section)}{shown(c)}", fg="cyan")
         click.echo(f"    {c.url}")
-        click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
+        click.echo(textwrap.indent(textwrap.fill(quoted(c), 96, break_long_words=False,
+                                                 break_on_hyphens=False), "    "))
     click.secho(f"\n({a.generator}, {a.timings_ms.get('total', 0):.0f} ms)", dim=True, err=True)
 
 

@@ -57,19 +57,47 @@ def related_lines(citations: Sequence[Citation]) -> list[str]:
     return [f"• {title_link(c)}" for c in citations]
 
 
+MAX_QUOTE_LINKS = 5  # each link adds its URL to a section of at most 3000 characters
+_MAILTO = re.compile(r"mailto:[^\s<>|&]+@[^\s<>|&]+", re.IGNORECASE)
+
+
+def _any_link(url: str, label: str) -> str:
+    """``<url|label>`` for an http(s) or mailto URL; the escaped label for anything else
+    (``javascript:`` and the like are never linked)."""
+    if _MAILTO.fullmatch(url.strip()) and len(url) <= limits.LINK_URL:
+        return f"<{url.strip()}|{escape(label)}>"
+    return link(url, label)
+
+
+def quote_with_links(text: str, links: Sequence[tuple[str, str]]) -> str:
+    """A block quote of ``text`` whose link texts are links again (first occurrence each,
+    never inside another link): the quote stays the verbatim source text."""
+    body = quote(truncate(" ".join(text.split()), QUOTE_CHARS))
+    for label, url in list(links)[:MAX_QUOTE_LINKS]:
+        plain, markup = escape(label), _any_link(url, label)
+        if not plain or markup == plain:
+            continue
+        at = body.find(plain)
+        while at >= 0 and body.rfind("<", 0, at) > body.rfind(">", 0, at):
+            at = body.find(plain, at + 1)  # inside a link made for an earlier label
+        if at >= 0:
+            body = body[:at] + markup + body[at + len(plain):]
+    return body
+
+
 def evidence_section(c: Citation) -> Block:
     """A passage shown as evidence: its link and the verbatim quote, with no ``[n]``
     marker, because it backs no claim."""
     text = f"{title_link(c)}{details(c)}"
     if c.quote.strip():
-        text += "\n" + quote(truncate(" ".join(c.quote.split()), QUOTE_CHARS))
+        text += "\n" + quote_with_links(c.quote, c.links)
     return kit.section(text)
 
 
 def _citation_section(c: Citation) -> Block:
     text = f"*[{c.n}]* {title_link(c)}{details(c)}"
     if c.quote.strip():
-        text += "\n" + quote(truncate(" ".join(c.quote.split()), QUOTE_CHARS))
+        text += "\n" + quote_with_links(c.quote, c.links)
     return kit.section(text)
 
 
