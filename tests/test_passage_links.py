@@ -17,6 +17,7 @@ from model.answer import Answer, Citation
 from model.citations import resolve
 from tests.blocks_check import assert_within_limits
 from tests.conftest import write
+from tests.test_source_web import Page, site  # noqa: F401
 
 SECURITY = """# Security
 
@@ -80,3 +81,20 @@ def test_only_absolute_web_and_mail_links_are_kept():
     for bad in ("javascript:alert(1)", "data:text/html,x", "../leave.md", "", "http://",
                 "https://x.example/a b", "mailto:nobody", "vbscript:x"):
         assert safe_link(bad) is None, bad
+
+
+def test_html_page_links_resolve_against_the_page_and_follow_the_quote(
+        site, make_index: Callable[..., Any]):  # noqa: F811
+    site.pages["/policies/expenses.html"] = Page(
+        b"<h1>Expenses</h1><p>Claim travel costs through <a href='/forms/claim.html'>the "
+        b"claim form</a>, never <a href='javascript:steal()'>by script</a>, within "
+        b"<a href='#deadline'>thirty days</a>.</p>")
+    index = make_index([{"name": "intranet", "type": "web", "allow_private_network": True,
+                         "urls": [f"{site.base}/policies/expenses.html"]}])
+    assert index.sync().ok
+    (p,) = numbered(index.retriever().search("claim travel costs", k=1))
+    assert "Claim travel costs through the claim form, never by script" in p.text
+    assert p.links == (("the claim form", f"{site.base}/forms/claim.html"),)
+    (c,) = resolve("Claim travel costs through the claim form [1].", [p]).citations
+    assert f"<{site.base}/forms/claim.html|the claim form>" in quote_with_links(c.quote,
+                                                                                 c.links)
