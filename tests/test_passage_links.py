@@ -98,3 +98,17 @@ def test_html_page_links_resolve_against_the_page_and_follow_the_quote(
     (c,) = resolve("Claim travel costs through the claim form [1].", [p]).citations
     assert f"<{site.base}/forms/claim.html|the claim form>" in quote_with_links(c.quote,
                                                                                  c.links)
+
+
+def test_an_unresolved_reference_wrapped_over_two_lines_reads_as_its_text_and_code_is_kept():
+    from indexer.documents import RawDocument
+    from indexer.parsing.markdown import parse
+
+    md = (b"# T\n\nFor supervisors, [professional liability\ninsurance][pli]. Index "
+          b"`a[i][j]` as written.\n\n[pli]: {% page \"/faq/\" %}\n")
+    from indexer.parsing.cleaning import TemplateCleaner
+
+    doc = parse(RawDocument("t.md", "1", md, "markdown"), TemplateCleaner())
+    (block,) = doc.sections[0].blocks
+    assert block.text == ("For supervisors, professional liability insurance. Index a[i][j] "
+                          "as written.")

@@ -26,6 +26,9 @@ _TAGS = re.compile(r"<[^>]+>")
 # A reference link whose definition is missing (or was a template tag the cleaner removed):
 # CommonMark leaves "[text][ref]" as it is; the reader gets the text.
 _UNRESOLVED = re.compile(r"\[([^\[\]\n]+)\]\[[^\[\]\n]*\]")
+# Reference definitions left without a destination ("[guide]:" once the cleaner removed
+# its "{% page ... %}" tag): markup, not prose.
+_DANGLING = re.compile(r"(?:\[[^\[\]\n]+\]:\s*)+")
 # An inline link markdown-it refused (``javascript:``, ``vbscript:``...): the reader gets
 # the text, never the markup or the script.
 _REFUSED = re.compile(r"\[([^\[\]\n]+)\]\((?:[^()\s]|\([^()\s]*\))*\)")
@@ -69,11 +72,21 @@ def _inline(token: Token) -> tuple[str, list[tuple[str, str]]]:
     passage and their URL beside it, when it is one a reader may follow
     (:func:`~indexer.parsing.util.safe_link`); unresolved references lose their brackets."""
     parts: list[str] = []
+    run: list[str] = []  # plain text outside links and code, line breaks included
     links: list[tuple[str, str]] = []
     href: str | None = None
     label: list[str] = []
+
+    def end_run() -> None:
+        # Unresolved references are looked for across a whole run of text, since a
+        # label may wrap onto the next line ("[professional liability\ninsurance][x]").
+        if run:
+            parts.append(_REFUSED.sub(r"\1", _UNRESOLVED.sub(r"\1", "".join(run))))
+            run.clear()
+
     for child in token.children or []:
         if child.type == "link_open":
+            end_run()
             href, label = str(child.attrs.get("href") or ""), []
             continue
         if child.type == "link_close":
@@ -84,17 +97,20 @@ def _inline(token: Token) -> tuple[str, list[tuple[str, str]]]:
             href = None
             continue
         piece = ""
-        if child.type == "text":
-            piece = child.content if href is not None else \
-                _REFUSED.sub(r"\1", _UNRESOLVED.sub(r"\1", child.content))
-        elif child.type in ("code_inline", "image"):
+        if child.type in ("text", "code_inline", "image"):
             piece = child.content
         elif child.type in ("softbreak", "hardbreak") or (
                 child.type == "html_inline" and child.content.lower().startswith("<br")):
             piece = " "
-        parts.append(piece)
         if href is not None:
             label.append(piece)
+            parts.append(piece)
+        elif child.type in ("text", "softbreak", "hardbreak"):
+            run.append(piece)
+        else:
+            end_run()
+            parts.append(piece)
+    end_run()
     return re.sub(r"\s+", " ", "".join(parts)).strip(), links
 
 
@@ -164,7 +180,7 @@ def parse(raw: RawDocument, cleaner: TemplateCleaner | None = None) -> ParsedDoc
                 _add(sections[-1], table_row(header, row), row_map, row_links)
         elif tok.type == "inline" and tokens[i - 1].type != "heading_open":
             text, links = _inline(tok)
-            if not text:
+            if not text or _DANGLING.fullmatch(text):
                 continue
             if tokens[i - 1].type in ("td_open", "th_open"):
                 row.append(text)
