@@ -112,3 +112,12 @@ def test_an_unresolved_reference_wrapped_over_two_lines_reads_as_its_text_and_co
     (block,) = doc.sections[0].blocks
     assert block.text == ("For supervisors, professional liability insurance. Index a[i][j] "
                           "as written.")
+
+
+def test_links_never_push_a_quote_past_its_room_in_the_section():
+    long_url = "https://it.example/" + "a" * 900
+    words = [f"word{i}" for i in range(5)]
+    text = " ".join(words) + " " + "filler " * 150
+    body = quote_with_links(text, [(w, long_url) for w in words])
+    assert len(body) <= 2400 + 10
+    assert body.count(long_url) == 1  # the first fits; the rest would overflow

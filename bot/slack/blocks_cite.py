@@ -71,12 +71,13 @@ def _any_link(url: str, label: str) -> str:
 
 def quote_with_links(text: str, links: Sequence[tuple[str, str]]) -> str:
     """A block quote of ``text`` whose link texts are links again (first occurrence each,
-    never inside another link): the quote stays the verbatim source text."""
+    never inside another link, only while the quote stays within ``QUOTE_CHARS``): the
+    quote stays the verbatim source text."""
     body = quote(truncate(" ".join(text.split()), QUOTE_CHARS))
     for label, url in list(links)[:MAX_QUOTE_LINKS]:
         plain, markup = escape(label), _any_link(url, label)
-        if not plain or markup == plain:
-            continue
+        if not plain or markup == plain or len(body) + len(markup) - len(plain) > QUOTE_CHARS:
+            continue  # not a link, or no room left in the section for its URL
         at = body.find(plain)
         while at >= 0 and body.rfind("<", 0, at) > body.rfind(">", 0, at):
             at = body.find(plain, at + 1)  # inside a link made for an earlier label
