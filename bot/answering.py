@@ -16,14 +16,19 @@ from model.support import SupportChecker
 
 
 def numbered(passages: list[Any]) -> list[NumberedPassage]:
-    """Retrieval results as the numbered passages a generator sees."""
-    return [NumberedPassage(n=i, doc_id=p.doc_id, title=p.title, section=p.section,
-                            text=p.text, url=p.url, source=p.source, path=p.path,
-                            doc_version=p.doc_version, chunk_id=p.chunk_id,
-                            context_before=p.context_before, context_after=p.context_after,
-                            similarity=p.vector_score, keyword_score=p.bm25_score,
-                            doc_date=p.updated_at.date().isoformat() if p.updated_at else "")
-            for i, p in enumerate(passages, start=1)]
+    """Retrieval results as the numbered passages a generator sees, each with the
+    version and date readers are shown beside its document (:mod:`indexer.dating`)."""
+    out = []
+    for i, p in enumerate(passages, start=1):
+        shown = p.dating
+        out.append(NumberedPassage(
+            n=i, doc_id=p.doc_id, title=p.title, section=p.section, text=p.text, url=p.url,
+            source=p.source, path=p.path, doc_version=p.doc_version, chunk_id=p.chunk_id,
+            context_before=p.context_before, context_after=p.context_after,
+            similarity=p.vector_score, keyword_score=p.bm25_score, doc_date=shown.date,
+            version_label=shown.version, dated_by=shown.kind, spans=p.spans,
+            links=p.link_pairs))
+    return out
 
 
 def model_label(cfg: GeneratorSettings) -> str:

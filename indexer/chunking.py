@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.config import ChunkingSettings
-from indexer.documents import Block, Chunk, ParsedDocument, Section
+from indexer.documents import Chunk, ParsedDocument, Section
 
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+(?=[\"'(\[A-Z0-9])")
 SPECIAL_TOKENS = 2  # [CLS] and [SEP]
@@ -26,6 +26,9 @@ class _Unit:
     start: int
     end: int
     tokens: int
+    anchor: str | None = None  # the section this text is under: merged chunks hold several
+    section: str = ""
+    links: list[tuple[str, str]] = field(default_factory=list)  # (link text, URL) in text
 
 
 @dataclass
@@ -89,17 +92,20 @@ class Chunker:
             self._known[prefix] = self.count([prefix])[0]
         return self._known[prefix]
 
-    def _units(self, blocks: list[Block], counts: list[int], budget: int) -> list[_Unit]:
+    def _units(self, section: Section, counts: list[int], budget: int) -> list[_Unit]:
         units: list[_Unit] = []
-        for block, n in zip(blocks, counts, strict=True):
+        where = {"anchor": section.anchor, "section": section.path}
+        for block, n in zip(section.blocks, counts, strict=True):
             if n <= budget:
-                units.append(_Unit(block.text, block.start_line, block.end_line, n))
+                units.append(_Unit(block.text, block.start_line, block.end_line, n, **where,
+                                   links=block.links))
                 continue
             sentences = [s for s in _SENTENCE.split(block.text) if s.strip()]
             for sentence, m in zip(sentences, self.count(sentences), strict=True):
                 parts = [sentence] if m <= budget else self._hard_split(sentence, budget)
                 for part, k in zip(parts, self.count(parts), strict=True):
-                    units.append(_Unit(part, block.start_line, block.end_line, k))
+                    units.append(_Unit(part, block.start_line, block.end_line, k, **where,
+                                       links=[x for x in block.links if x[0] in part]))
         return units
 
     def _hard_split(self, text: str, budget: int) -> list[str]:
@@ -116,7 +122,7 @@ class Chunker:
         return [p for p in parts if p]
 
     def _split(self, section: Section, counts: list[int], budget: int) -> list[_Piece]:
-        units = self._units(section.blocks, counts, budget)
+        units = self._units(section, counts, budget)
         pieces: list[_Piece] = []
         current: list[_Unit] = []
         for unit in units:
@@ -147,7 +153,8 @@ class Chunker:
                 if piece.headings != prev.headings:
                     title = piece.headings[-1]
                     first = piece.units[0].start if piece.units else 0
-                    heading_unit = [_Unit(title, first, first, self.count([title])[0])]
+                    heading_unit = [_Unit(title, first, first, self.count([title])[0],
+                                          piece.anchor, " › ".join(piece.headings))]
                 combined = prev.units + heading_unit + piece.units
                 budget = self.target - SPECIAL_TOKENS - self._prefix_tokens(" › ".join(headings))
                 if sum(u.tokens for u in combined) + len(combined) <= budget:
@@ -182,7 +189,21 @@ class Chunker:
         return [Chunk(ordinal=ordinal, section=section, text=text, embed_text=embed_text,
                       start_line=min(u.start for u in piece.units),
                       end_line=max(u.end for u in piece.units), anchor=piece.anchor,
-                      tokens=tokens)]
+                      tokens=tokens, spans=_spans(piece.units),
+                      links=list(dict.fromkeys(x for u in piece.units for x in u.links)))]
+
+
+def _spans(units: list[_Unit]) -> list[tuple[int, str | None, str]]:
+    """(offset in the chunk's text, anchor, heading path) where each section's text
+    starts, when small sections were merged into this chunk; empty for one section. A
+    citation then links to the section that holds the quoted sentence, not the first."""
+    spans: list[tuple[int, str | None, str]] = []
+    offset = 0
+    for u in units:
+        if not spans or (spans[-1][1], spans[-1][2]) != (u.anchor, u.section):
+            spans.append((offset, u.anchor, u.section))
+        offset += len(u.text) + 1  # the "\n" that joins units
+    return spans if len(spans) > 1 else []
 
 
 def _embed_text(piece: _Piece) -> str:

@@ -35,6 +35,12 @@ class RawDocument:
     # Last-Modified): the sync then versions the document by its parsed content instead,
     # so markup that changes on every fetch (a CSRF nonce) is not a new version.
     version_from_bytes: bool = False
+    # What a reader can use (indexer.dating): the date the source gives this version
+    # (commit date, Last-Modified) as an ISO day, what kind of date it is, and a version
+    # label worth showing (a short commit); empty when the source has none.
+    dated: str | None = None
+    dated_by: str = ""
+    version_label: str = ""
 
 
 @dataclass
@@ -44,6 +50,9 @@ class Block:
     text: str
     start_line: int
     end_line: int
+    # (link text, URL) of the links in ``text``: the text stays plain (it is what is
+    # embedded, searched and quoted); renderers turn the link text back into a link
+    links: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -69,6 +78,7 @@ class ParsedDocument:
     metadata: dict[str, Any] = field(default_factory=dict)
     audience: list[str] | None = None  # None: not stated by the document
     line_anchors: bool = False  # True when deep links may point at line ranges (plain text)
+    dated: str | None = None  # the document's own date (ISO day): front matter, properties
 
 
 @dataclass
@@ -83,3 +93,7 @@ class Chunk:
     end_line: int
     anchor: str | None
     tokens: int
+    # (offset in ``text``, anchor, heading path) of each section merged into this chunk,
+    # in order; empty when the chunk holds one section
+    spans: list[tuple[int, str | None, str]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (link text, URL) in text

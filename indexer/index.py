@@ -37,7 +37,8 @@ class SyncResult:
         return sum(getattr(r, key) for r in self.reports)
 
     def summary(self) -> dict[str, Any]:
-        keys = ("added", "updated", "unchanged", "deleted", "failed", "chunks_embedded")
+        keys = ("added", "updated", "unchanged", "deleted", "failed", "empty",
+                "chunks_embedded")
         out: dict[str, Any] = {k: self.total(k) for k in keys}
         out["failed"] += sum(1 for r in self.reports if r.error)
         out["seconds"] = round(self.seconds, 3)
@@ -122,7 +123,8 @@ class PolicyIndex:
         return result
 
     def _record(self, report: SourceReport, trigger: str, began: Any) -> None:
-        self.state.record_run(run_record(report, trigger, began), report.failures)
+        self.state.record_run(run_record(report, trigger, began), report.failures,
+                              report.empties)
         log.info("sync %s: %s added=%d updated=%d unchanged=%d deleted=%d failed=%d "
                  "embedded=%d in %.1fs", report.source, report.status, report.added,
                  report.updated, report.unchanged, report.deleted, report.failed,

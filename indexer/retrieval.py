@@ -12,19 +12,24 @@ passage is never even a candidate for someone outside its audience.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from indexer.config import AUDIENCE_RE, RetrievalSettings
+from indexer.dating import Dating, stored
 from indexer.embedding import Embedder
 from indexer.query import clean_query
 from indexer.store import ChunkStore, in_list, quote
 
 log = logging.getLogger(__name__)
 COLUMNS = ["chunk_id", "doc_id", "source", "path", "title", "section", "url", "text",
-           "doc_version", "audience", "start_line", "end_line", "ordinal", "updated_at"]
+           "doc_version", "audience", "start_line", "end_line", "ordinal", "updated_at",
+           "version_label", "doc_date", "dated_by", "sections", "links"]
+# Columns an index written by an older release may lack: read when present, else empty.
+OPTIONAL = frozenset({"version_label", "doc_date", "dated_by", "sections", "links"})
 
 
 @dataclass
@@ -45,16 +50,52 @@ class Passage:
     end_line: int
     ordinal: int
     updated_at: Any = None  # when the indexed content last changed (UTC datetime)
+    version_label: str | None = None  # what readers are shown (indexer.dating)
+    doc_date: str | None = None
+    dated_by: str | None = None
+    sections: str | None = None  # JSON [[offset, url, heading path]] of merged sections
+    links: str | None = None  # JSON [[link text, URL]] of the links in ``text``
     score: float = 0.0  # fused RRF score
     vector_score: float | None = None  # cosine similarity, when a vector candidate
     bm25_score: float | None = None
     context_before: str = ""  # the neighbouring chunks of the same section, when split
     context_after: str = ""
 
+    @property
+    def dating(self) -> Dating:
+        """The version and date shown beside this passage's document."""
+        return stored(self.version_label, self.doc_date, self.dated_by, self.doc_version,
+                      self.updated_at)
+
+    @property
+    def spans(self) -> tuple[tuple[int, str, str], ...]:
+        """(offset in ``text``, link, heading path) of each section merged into this
+        chunk; empty when it holds one section (``url`` and ``section`` say it all)."""
+        if not self.sections:
+            return ()
+        try:
+            return tuple((int(o), str(u), str(s)) for o, u, s in json.loads(self.sections))
+        except (ValueError, TypeError):
+            log.warning("chunk %s: unreadable sections column; linking its first section",
+                        self.chunk_id)
+            return ()
+
+    @property
+    def link_pairs(self) -> tuple[tuple[str, str], ...]:
+        """(link text, URL) of the links in ``text``, as the parser kept them."""
+        try:
+            return tuple((str(t), str(u)) for t, u in json.loads(self.links or "[]"))
+        except (ValueError, TypeError):
+            log.warning("chunk %s: unreadable links column; its text shows without links",
+                        self.chunk_id)
+            return ()
+
     def public_dict(self) -> dict[str, Any]:
+        shown = self.dating
         return {"source": self.source, "path": self.path, "title": self.title,
                 "section": self.section, "url": self.url, "text": self.text,
-                "score": round(self.score, 6)}
+                "score": round(self.score, 6), "version": shown.version,
+                "date": shown.date, "dated_by": shown.kind}
 
 
 def configured_audiences(sources: Iterable[Any]) -> dict[str, list[str]]:
@@ -96,6 +137,7 @@ class Retriever:
         self.store, self.embedder, self.settings = store, embedder, settings
         self.configured = dict(configured)
         self._space_checked = False
+        self._columns: list[str] | None = None
 
     def check_space(self) -> dict[str, int]:
         """Rows per vector space that differ from the space queries are embedded in.
@@ -112,6 +154,17 @@ class Retriever:
                         self.embedder.space)
         self._space_checked = True
         return other
+
+    def columns(self) -> list[str]:
+        """:data:`COLUMNS` this table has: one written by an older release lacks the
+        readers' dates until a sync adds them, and must still answer (never a crash)."""
+        names = set(self.store.table.schema.names)
+        columns = [c for c in COLUMNS if c in names or c not in OPTIONAL]
+        if self._columns is None and len(columns) < len(COLUMNS):
+            log.warning("the index predates per-document versions and dates: sources show "
+                        "the sync day until `policybot sync` re-derives them (no re-embedding)")
+        self._columns = columns
+        return columns
 
     def search(self, query: str, k: int | None = None, sources: list[str] | None = None,
                audiences: list[str] | None = None, mode: str = "hybrid") -> list[Passage]:
@@ -144,14 +197,14 @@ class Retriever:
         rows = (self.store.table.search(vec, vector_column_name="vector")
                 .distance_type("cosine").nprobes(50).refine_factor(10)
                 .where(where, prefilter=True).limit(n)
-                .select([*COLUMNS, "_distance"]).to_list())
+                .select([*self.columns(), "_distance"]).to_list())
         return [_passage(r, vector_score=1.0 - float(r["_distance"])) for r in rows]
 
     def _bm25(self, query: str, where: str, n: int) -> list[Passage]:
         try:
             rows = (self.store.table.search(query, query_type="fts",
                                             fts_columns="search_text")
-                    .where(where, prefilter=True).limit(n).select([*COLUMNS, "_score"])
+                    .where(where, prefilter=True).limit(n).select([*self.columns(), "_score"])
                     .to_list())
         except Exception as exc:  # malformed query syntax: vector results still stand
             # a question can hold anything (names, a restricted topic): the log gets an id
@@ -206,4 +259,4 @@ class Retriever:
 
 
 def _passage(row: dict[str, Any], **scores: float) -> Passage:
-    return Passage(**{c: row[c] for c in COLUMNS}, **scores)
+    return Passage(**{c: row.get(c) for c in COLUMNS}, **scores)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from indexer.config import ChunkingSettings, check_audience
+from indexer.dating import Dating
 from indexer.documents import Chunk, ParsedDocument
 from indexer.errors import ParseError
 from indexer.sources.base import Source
@@ -20,7 +21,9 @@ def sha(text: str | bytes, size: int = 32) -> str:
 
 # Bump when the code that turns a parsed document into rows changes what rows hold, so
 # every document is re-derived (not re-embedded) at the next sync.
-ROW_FORMAT = 1
+# 2: rows carry the version and date shown to readers (indexer.dating) and the sections
+# merged into a chunk (``sections``) and the links in its text (``links``)
+ROW_FORMAT = 2
 # Source keys that only decide *which* documents are fetched or *how* politely, never what
 # a row of a given document holds. Every other key (audience, url, path, repo, branch,
 # subdir, and any key added later) is part of the shape: fail closed, re-derive.
@@ -116,15 +119,17 @@ def keywords(metadata: dict[str, Any], limit_words: int = 60) -> str:
 
 def build_rows(source: Source, path: str, version: str, doc_hash: str, title: str,
                audience: list[str], chunks: list[Chunk], space: str,
-               now: datetime, line_anchors: bool = False, extra_terms: str = ""
-               ) -> list[dict[str, Any]]:
+               now: datetime, line_anchors: bool = False, extra_terms: str = "",
+               dating: Dating | None = None) -> list[dict[str, Any]]:
     """Rows without vectors; the sync fills ``vector`` from the store or the model.
 
     ``search_text`` (BM25) is the embedded text plus ``extra_terms``; ``_embed`` is what
     the model embeds and is dropped before the write. ``space`` names the vectors' space
     (model + runtime precision, :func:`indexer.embedding.vector_space`): it keys the
-    content hash, so a vector is only reused within its space, and is stored per row."""
+    content hash, so a vector is only reused within its space, and is stored per row.
+    ``dating`` is what readers are shown beside the source (:mod:`indexer.dating`)."""
     doc_id = f"{source.name}:{path}"
+    shown = dating or Dating("", "", "")
     return [{
         "chunk_id": chunk_id(doc_id, c.section, c.ordinal), "doc_id": doc_id,
         "source": source.name, "path": path, "title": title, "section": c.section,
@@ -135,7 +140,20 @@ def build_rows(source: Source, path: str, version: str, doc_hash: str, title: st
         "doc_hash": doc_hash, "doc_version": version, "updated_at": now,
         "audience": audience, "start_line": c.start_line, "end_line": c.end_line,
         "ordinal": c.ordinal, "embedding": space,
+        "version_label": shown.version, "doc_date": shown.date or None,
+        "dated_by": shown.kind or None, "sections": _sections(source, path, version, c),
+        "links": json.dumps(c.links, ensure_ascii=False) if c.links else None,
     } for c in chunks]
+
+
+def _sections(source: Source, path: str, version: str, chunk: Chunk) -> str | None:
+    """The ``sections`` column: JSON ``[[offset, url, heading path], ...]`` for a chunk
+    that merged small sections (None for one section), so a quote from its second section
+    links there (``model.citations.cite``) and not to the first section's anchor."""
+    if not chunk.spans:
+        return None
+    return json.dumps([[offset, source.link(path, version, anchor), section]
+                       for offset, anchor, section in chunk.spans], ensure_ascii=False)
 
 
 def _fragment(chunk: Chunk, line_anchors: bool) -> str | None:

@@ -40,6 +40,7 @@ sync_runs = Table(
     Column("failed", Integer, default=0), Column("chunks_embedded", Integer, default=0),
     Column("seconds", Float, default=0.0),
     Column("error", Text),
+    Column("empty", Integer, default=0),  # documents with no text (0004_sync_empty)
 )
 
 sync_failures = Table(
@@ -48,6 +49,8 @@ sync_failures = Table(
     Column("run_id", Integer, ForeignKey("sync_runs.id"), index=True, nullable=False),
     Column("path", Text, nullable=False),
     Column("reason", Text, nullable=False),
+    # "failed": could not be indexed; "empty": read, but holds no text (a redirect-only page)
+    Column("kind", String(20), nullable=False, default="failed", server_default="failed"),
 )
 
 
@@ -66,6 +69,7 @@ class RunRecord:
     chunks_embedded: int = 0
     seconds: float = 0.0
     error: str | None = None
+    empty: int = 0
 
 
 class StateDB:
@@ -75,12 +79,16 @@ class StateDB:
         self.url = url
         self.engine = open_state(url)
 
-    def record_run(self, run: RunRecord, failures: list[tuple[str, str]]) -> int:
+    def record_run(self, run: RunRecord, failures: list[tuple[str, str]],
+                   empties: list[tuple[str, str]] | None = None) -> int:
+        """One run, the documents it could not index and those that hold no text."""
+        listed = [{"run_id": None, "path": p, "reason": r, "kind": "failed"} for p, r in failures]
+        listed += [{"run_id": None, "path": p, "reason": r, "kind": "empty"}
+                   for p, r in empties or []]
         with self.engine.begin() as conn:
             run_id = conn.execute(insert(sync_runs).values(**run.__dict__)).inserted_primary_key[0]
-            if failures:
-                conn.execute(insert(sync_failures),
-                             [{"run_id": run_id, "path": p, "reason": r} for p, r in failures])
+            if listed:
+                conn.execute(insert(sync_failures), [{**x, "run_id": run_id} for x in listed])
         return int(run_id)
 
     def last_runs(self) -> dict[str, RunRecord]:
@@ -99,15 +107,17 @@ class StateDB:
         with self.engine.connect() as conn:
             return [_record(r) for r in conn.execute(query)]
 
-    def failures(self, source: str) -> list[tuple[str, str]]:
-        """Documents the latest run of ``source`` could not index."""
+    def failures(self, source: str, kind: str = "failed") -> list[tuple[str, str]]:
+        """Documents the latest run of ``source`` could not index (``kind="empty"``:
+        those it read that hold no text, such as redirect-only pages)."""
         with self.engine.connect() as conn:
             run_id = conn.execute(select(sync_runs.c.id).where(sync_runs.c.source == source)
                                   .order_by(desc(sync_runs.c.id)).limit(1)).scalar()
             if run_id is None:
                 return []
             rows = conn.execute(select(sync_failures.c.path, sync_failures.c.reason)
-                                .where(sync_failures.c.run_id == run_id))
+                                .where(sync_failures.c.run_id == run_id,
+                                       sync_failures.c.kind == kind))
             return [(p, r) for p, r in rows]
 
 
@@ -118,6 +128,7 @@ def utcnow() -> datetime:
 def _record(row: Any) -> RunRecord:
     """A run as stored; SQLite drops the time zone, so UTC is put back."""
     data = {k: v for k, v in row._mapping.items() if k != "id"}
+    data["empty"] = data.get("empty") or 0
     for key in ("started_at", "finished_at"):
         if data[key] is not None and data[key].tzinfo is None:
             data[key] = data[key].replace(tzinfo=UTC)

@@ -26,7 +26,8 @@ def index_status(index: Any) -> dict[str, Any]:
                 "finished_at": run.finished_at, "status": run.status, "trigger": run.trigger,
                 "added": run.added, "updated": run.updated, "unchanged": run.unchanged,
                 "deleted": run.deleted, "failed": run.failed, "seconds": run.seconds,
-                "error": run.error, "failures": index.state.failures(cfg.name)[:10]},
+                "error": run.error, "failures": index.state.failures(cfg.name)[:10],
+                "empty": run.empty, "empties": index.state.failures(cfg.name, "empty")[:10]},
             "next_run": next_at, "next_run_scheduled": stored,
         })
     orphans = sorted(set(counts) - {s.name for s in settings.sources})
@@ -36,4 +37,6 @@ def index_status(index: Any) -> dict[str, Any]:
                           "space": vector_space(settings.embedding),
                           "index_spaces": index.store.spaces()},
             "sources": sources,
+            # rows from before readers' versions and dates were stored (indexer.dating)
+            "undated_rows": index.store.undated(),
             "unconfigured_sources_in_index": orphans}

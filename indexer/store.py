@@ -44,7 +44,16 @@ def chunk_schema(dimension: int) -> pa.Schema:
         ("audience", pa.list_(pa.string())), ("start_line", pa.int32()),
         ("end_line", pa.int32()), ("ordinal", pa.int32()),
         ("embedding", pa.string()),  # the vector space (model + runtime precision)
+        *DATING_FIELDS,
     ])
+
+
+# What readers are shown beside a source (indexer.dating); added to older tables by
+# ensure_table, and null in their rows until the next sync re-derives them.
+DATING_FIELDS = [pa.field("version_label", pa.string()), pa.field("doc_date", pa.string()),
+                 pa.field("dated_by", pa.string()),
+                 pa.field("sections", pa.string()),  # merged sections' links, as JSON
+                 pa.field("links", pa.string())]  # [[link text, URL]] in the text, as JSON
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,9 @@ class ChunkStore:
             # Tables from before the column: their space is unknown, so the next sync
             # re-checks every document (a vector whose content hash matches is reused).
             self.table.add_columns([pa.field("embedding", pa.string())])
+        missing = [f for f in DATING_FIELDS if f.name not in self.table.schema.names]
+        if missing:  # tables from before readers' dates: see undated()
+            self.table.add_columns(missing)
         width = schema.field("vector").type.list_size
         if width != dimension:
             raise IndexMissingError(
@@ -199,6 +211,15 @@ class ChunkStore:
         table.optimize()
 
     # -- status -------------------------------------------------------------------------
+    def undated(self) -> int:
+        """Rows written before versions and dates for readers were stored (their sources
+        show the sync day until the next sync re-derives them; nothing is re-embedded)."""
+        if not self.exists:
+            return 0
+        if "doc_date" not in self.table.schema.names:
+            return self.table.count_rows()
+        return self.table.count_rows("doc_date IS NULL")
+
     def counts(self) -> dict[str, tuple[int, int]]:
         """source → (documents, chunks)."""
         if not self.exists:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.dating import choose
 from indexer.documents import DocumentRef, ParsedDocument, RawDocument
 from indexer.errors import ParseError, PolicyBotError, SourceError
 from indexer.parsing import declares_audience
@@ -49,11 +50,15 @@ class SourceReport:
     failed: int = 0
     chunks_embedded: int = 0
     reshaped: int = 0  # documents re-read because the source's configuration changed
+    empty: int = 0  # documents read and parsed that hold no text (a redirect-only page)
     seconds: float = 0.0
     error: str | None = None  # the source could not be listed
     failures: list[tuple[str, str]] = field(default_factory=list)
+    empties: list[tuple[str, str]] = field(default_factory=list)  # (path, why it is empty)
     # doc_id → its new version, or "deleted": what answers citing these documents missed
     changes: dict[str, str] = field(default_factory=dict)
+    # doc_id → how its new version reads to people ("commit 1a2b3c4 · committed 2026-05-01")
+    described: dict[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -69,6 +74,7 @@ class _Pending:
     kind: str  # added | updated | unchanged (content identical, version moved)
     version: str = ""
     write: bool = True  # False: the index already holds exactly these rows
+    described: str = ""  # the version and date readers are shown (indexer.dating)
 
 
 class SourceSync:
@@ -169,13 +175,16 @@ class SourceSync:
                 and old.doc_hash == stored:
             return _Pending(doc_id, [], "unchanged", version, write=False)
         chunks = index.chunker.chunk(doc)
+        dating = choose(doc.dated, raw.dated, raw.dated_by, raw.version_label, now)
         rows = build_rows(self.source, raw.path, version, stored, doc.title, audience,
-                          chunks, index.embedder.space, now, doc.line_anchors, terms)
+                          chunks, index.embedder.space, now, doc.line_anchors, terms, dating)
+        if not rows:  # a redirect-only or stub page: nothing to index, and said so
+            self.report.empties.append((raw.path, empty_reason(doc)))
         if old is None:
-            kind = "unchanged" if not rows else "added"  # an empty page adds nothing
+            kind = "empty" if not rows else "added"
         else:
             kind = "unchanged" if _same_content(old, content, raw) else "updated"
-        return _Pending(doc_id, rows, kind, version)
+        return _Pending(doc_id, rows, kind, version, described=dating.describe())
 
     def _parse_failed(self, raw: RawDocument, old: IndexedDoc | None, reason: str) -> None:
         """Keep the last good rows only when the failed text cannot have narrowed the
@@ -246,6 +255,22 @@ class SourceSync:
             setattr(self.report, p.kind, getattr(self.report, p.kind) + 1)
             if p.kind == "updated":
                 self.report.changes[p.doc_id] = p.version
+                self.report.described[p.doc_id] = p.described
+
+
+def empty_reason(doc: ParsedDocument) -> str:
+    """Why a parsed document gave no rows: where a redirect-only page points, when it
+    says (an HTML ``<meta http-equiv="refresh">``, a Jekyll ``redirect_to``), else that
+    it holds no text."""
+    target = doc.metadata.get("redirect_to")
+    refresh = doc.metadata.get("refresh")
+    if not target and isinstance(refresh, str) and "url=" in refresh.lower():
+        target = refresh[refresh.lower().index("url=") + 4:].strip(" '\"")
+    if isinstance(target, list):
+        target = target[0] if target else None
+    if target:
+        return f"redirect-only page (to {str(target)[:200]}): no text to index"
+    return "no text to index (an empty or stub page)"
 
 
 def _same_content(old: IndexedDoc, content: str, raw: RawDocument) -> bool:
@@ -259,7 +284,7 @@ def run_record(report: SourceReport, trigger: str, started: Any) -> RunRecord:
     return RunRecord(source=report.source, trigger=trigger, started_at=started,
                      finished_at=utcnow(), status=report.status, added=report.added,
                      updated=report.updated, unchanged=report.unchanged,
-                     deleted=report.deleted, failed=report.failed,
+                     deleted=report.deleted, failed=report.failed, empty=report.empty,
                      chunks_embedded=report.chunks_embedded, seconds=report.seconds,
                      error=report.error)
 

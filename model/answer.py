@@ -21,11 +21,30 @@ class Citation:
     quote: str
     doc_version: str = ""
     doc_id: str = ""
-    doc_date: str = ""  # ISO date the indexed content last changed
+    doc_date: str = ""  # ISO day shown beside the source
+    version_label: str = ""  # a version a reader can use (a short commit), or ""
+    dated_by: str = ""  # what ``doc_date`` is: document | commit | http | synced
+    # (link text, URL) of the source's links inside ``quote``; the quote stays verbatim
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> Citation:
+        """A citation from :meth:`public_dict` (plus ``doc_id``/``doc_version``) as
+        stored with an answer; keys it does not know, or lacks, are left out."""
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        renamed = {"version": "version_label", "date": "doc_date"}
+        fields.update({new: data[old] for old, new in renamed.items()
+                       if isinstance(data.get(old), str)})
+        fields["links"] = [(str(x["text"]), str(x["url"])) for x in data.get("links") or []
+                           if isinstance(x, dict) and "text" in x and "url" in x]
+        return cls(**fields)
 
     def public_dict(self) -> dict[str, Any]:
         return {"n": self.n, "title": self.title, "url": self.url, "source": self.source,
-                "path": self.path, "section": self.section, "quote": self.quote}
+                "path": self.path, "section": self.section, "quote": self.quote,
+                "version": self.version_label, "date": self.doc_date,
+                "dated_by": self.dated_by,
+                "links": [{"text": t, "url": u} for t, u in self.links]}
 
 
 @dataclass

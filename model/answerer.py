@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from model.answer import ANSWERED, EVIDENCE, NOT_COVERED, Answer, Citation
 from model.answerability import Params, features, gate_score, load_params, probability
-from model.citations import best_quote, related, resolve
+from model.citations import cite, quote_and_passage, related, resolve
 from model.followup import retrieval_query
 from model.generators.base import (
     Generator,
@@ -130,13 +130,11 @@ class Answerer:
         for doc, group in by_doc.items():
             if len(quoted) == self.policy.evidence_limit:
                 break
-            quote = best_quote(group, [lead[1]] if doc == lead[0] and lead[1] else [query])
-            if not group or not quote:
+            quote, source = quote_and_passage(
+                group, [lead[1]] if doc == lead[0] and lead[1] else [query])
+            if not group or not quote or source is None:
                 continue
-            first = group[0]
-            quoted.append(Citation(len(quoted) + 1, first.title, first.url, first.source,
-                                   first.path, first.section, quote, first.doc_version, doc,
-                                   first.doc_date))
+            quoted.append(cite(len(quoted) + 1, source, quote))
         result.evidence = quoted
         if not quoted:
             self._not_covered(result, passages)

@@ -108,26 +108,45 @@ def with_markers(sentence: str, numbers: list[int]) -> str:
 
 def best_quote(passages: Sequence[NumberedPassage], claims: Sequence[str]) -> str:
     """The passage sentence that best matches the claims citing it, verbatim."""
+    return quote_and_passage(passages, claims)[0]
+
+
+def quote_and_passage(passages: Sequence[NumberedPassage], claims: Sequence[str]
+                      ) -> tuple[str, NumberedPassage | None]:
+    """:func:`best_quote`, with the passage it was taken from (None when no passage has
+    a sentence): the citation links to where the quote is, not to the first passage."""
     claim_terms = terms(" ".join(claims))
-    best, best_score = "", -1.0
+    best, best_score, source = "", -1.0, None
     for p in passages:
         for s in sentences(p.window):
             score = len(claim_terms & terms(s)) + (0.5 if any(c.rstrip(".") in s
                                                                for c in claims) else 0)
             if score > best_score:
-                best, best_score = s, score
+                best, best_score, source = s, score, p
     if len(best) > MAX_QUOTE_CHARS:
         cut = best.rfind(" ", 0, MAX_QUOTE_CHARS)
         best = best[: cut if cut > 0 else MAX_QUOTE_CHARS]
-    return best
+    return best, source
+
+
+def cite(n: int, passage: NumberedPassage, quote: str = "") -> Citation:
+    """The citation of ``quote`` in ``passage``: its document, the link and heading path
+    of the section that holds the quote, the version and date readers are shown, and
+    the source's links whose text the quote holds (rendered as links; the quote itself
+    stays verbatim, so quote checks hold).
+    Every citation is built here."""
+    url, section = passage.where(quote)
+    return Citation(n=n, title=passage.title, url=url, source=passage.source,
+                    path=passage.path, section=section, quote=quote,
+                    doc_version=passage.doc_version, doc_id=passage.doc_id,
+                    doc_date=passage.doc_date, version_label=passage.version_label,
+                    dated_by=passage.dated_by,
+                    links=[(t, u) for t, u in passage.links if quote and t in quote])
 
 
 def _citation(n: int, passages: list[NumberedPassage], claims: list[str]) -> Citation:
-    first = passages[0]
-    return Citation(n=n, title=first.title, url=first.url, source=first.source,
-                    path=first.path, section=first.section, quote=best_quote(passages, claims),
-                    doc_version=first.doc_version, doc_id=first.doc_id,
-                    doc_date=first.doc_date)
+    quote, source = quote_and_passage(passages, claims)
+    return cite(n, source or passages[0], quote)
 
 
 def related(passages: Sequence[NumberedPassage], limit: int = 3) -> list[Citation]:
@@ -138,8 +157,7 @@ def related(passages: Sequence[NumberedPassage], limit: int = 3) -> list[Citatio
         if p.doc_id in seen:
             continue
         seen.add(p.doc_id)
-        out.append(Citation(len(out) + 1, p.title, p.url, p.source, p.path, p.section, "",
-                            p.doc_version, p.doc_id, p.doc_date))
+        out.append(cite(len(out) + 1, p))
         if len(out) == limit:
             break
     return out

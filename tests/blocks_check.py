@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 # Links, mentions, channel and date tokens are the only `<…>` Slack mrkdwn should contain.
-_TOKEN = re.compile(r"<(?:https?://[^\s|<>]+(?:\|[^<>]+)?|@[A-Z0-9]+|#C[A-Z0-9]+(?:\|[^<>]*)?"
+_TOKEN = re.compile(r"<(?:(?:https?://|mailto:)[^\s|<>]+(?:\|[^<>]+)?|@[A-Z0-9]+|#C[A-Z0-9]+(?:\|[^<>]*)?"
                     r"|!date\^\d+\^[^|<>]+\|[^<>]+|!(?:here|channel|everyone))>")
 _ENTITY = re.compile(r"&(?:amp|lt|gt);")
 

@@ -14,7 +14,8 @@ import pytest
 from tests.conftest import write
 
 POLICYBOT = str(Path(sys.executable).with_name("policybot"))
-SEARCH_KEYS = {"source", "path", "title", "section", "url", "text", "score"}
+SEARCH_KEYS = {"source", "path", "title", "section", "url", "text", "score", "version", "date",
+               "dated_by"}
 
 
 def run(*args: str, config: Path | None = None, input: str | None = None,
@@ -47,7 +48,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 def test_sync_json_contract(synced: tuple[Path, dict]) -> None:
     _, report = synced
-    assert set(report) == {"added", "updated", "unchanged", "deleted", "failed",
+    assert set(report) == {"added", "updated", "unchanged", "deleted", "failed", "empty",
                            "chunks_embedded", "seconds"}
     assert all(isinstance(report[k], int) for k in report if k != "seconds")
     assert isinstance(report["seconds"], float)
@@ -129,7 +130,8 @@ def test_failing_source_exits_nonzero_and_keeps_index(synced: tuple[Path, dict],
 
 
 ASK_KEYS = {"answer", "abstained", "grounded", "citations", "timings_ms"}
-CITATION_KEYS = {"n", "title", "url", "source", "path", "section", "quote"}
+CITATION_KEYS = {"n", "title", "url", "source", "path", "section", "quote", "version", "date",
+                 "dated_by", "links"}
 
 
 def test_ask_json_contract(synced: tuple[Path, dict]) -> None:
@@ -142,6 +144,9 @@ def test_ask_json_contract(synced: tuple[Path, dict]) -> None:
     (citation,) = answer["citations"]
     assert set(citation) == CITATION_KEYS and citation["n"] == 1 and "[1]" in answer["answer"]
     assert citation["quote"] == "Everyone gets 25 days of annual leave a year."
+    # a folder's file states no date: the sync day, labelled as such; never its mtime
+    assert (citation["version"], citation["dated_by"], len(citation["date"])) == \
+        ("", "synced", 10)
     assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
     # loading the model and the index is reported apart, not inside the answer's time
     assert answer["load_ms"] > answer["timings_ms"]["retrieve"] > 0

@@ -50,8 +50,10 @@ def grounded(sentences: list[AnswerSentence], citations: list[Citation]) -> Answ
 
 VACATION = grounded([AnswerSentence("Employees get 25 days of vacation.", [1]),
                      AnswerSentence("Up to 5 days carry over.", [2])],
-                    [cite(1, doc_version=SHA, doc_date="2024-05-01T09:00:00+00:00"),
-                     cite(2, title="Carry-over", section="Rules", doc_version="v2024.05-final")])
+                    [cite(1, doc_version=SHA, doc_date="2024-05-01", version_label=SHA[:7],
+                          dated_by="commit"),
+                     cite(2, title="Carry-over", section="Rules", doc_version="1796158022088",
+                          doc_date="2024-06-01", dated_by="document")])
 
 
 def test_markers_link_to_their_citations_and_sources_are_listed() -> None:
@@ -61,9 +63,11 @@ def test_markers_link_to_their_citations_and_sources_are_listed() -> None:
     # the answer text is a markdown block: [n] is a Markdown link whose text is "[1]"
     assert "[\\[1\\]](https://wiki.example.com/doc1#s)" in shown
     assert "[\\[2\\]](https://wiki.example.com/doc2#s)" in shown
-    assert "[1] <https://wiki.example.com/doc1#s|Leave policy — Vacation> · v01234567" in shown
-    assert "updated 2024-05-01" in shown
-    assert " · v2024.05-final" in shown
+    assert ("[1] <https://wiki.example.com/doc1#s|Leave policy — Vacation> · commit 0123456 "
+            "· committed 2024-05-01") in shown
+    assert "[2] <https://wiki.example.com/doc2#s|Carry-over — Rules> · updated 2024-06-01" \
+        in shown
+    assert "1796158022088" not in shown  # an internal version (an mtime) means nothing to people
     assert "Quoted passage" not in shown  # quotes belong to /policy cite
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -36,6 +37,8 @@ def test_a_changed_cited_document_is_announced_once_in_the_thread(slack_bot: Sla
     (alert,) = _alerts(slack_bot)
     assert alert.params["channel"] == GENERAL and alert.params["thread_ts"] == ROOT
     assert cited["title"] in alert.params["text"] and "Ask again" in alert.params["text"]
+    # what the new version is, worded as beside a source (the file's own date, or the sync day)
+    assert re.search(r"\(now (updated|synced) \d{4}-\d{2}-\d{2}\)", alert.params["text"])
     slack_bot.svc.index.sync(["handbook"])  # nothing new changed
     slack_bot.svc.index.sync(["handbook"], full=True)  # re-read, same content
     assert len(_alerts(slack_bot)) == 1
@@ -177,7 +180,7 @@ def test_alerts_are_claimed_one_thread_at_a_time(slack_bot: SlackBot, monkeypatc
     slack_bot.settle()
     _change(slack_bot, cited, "Changed.")
 
-    def dies(svc, record, alerts):  # the process is killed while posting the first alert
+    def dies(svc, record, alerts, *rest):  # the process is killed while posting the first alert
         raise SystemExit("killed")
 
     monkeypatch.setattr(stale, "_post", dies)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from bot.settings import AppSettings
 from indexer.config import DirectorySourceConfig
 from indexer.db import SchemaError, current_revision, engine_for, head_revision, upgrade
 from indexer.scheduler import next_runs
-from indexer.state import StateDB
+from indexer.state import RunRecord, StateDB
 from model.answer import Answer
 
 LEGACY = Path(__file__).parent / "fixtures" / "legacy_state_8b75856.db"
@@ -38,9 +39,18 @@ def legacy_url(tmp_path: Path) -> str:
     return f"sqlite:///{copy}"
 
 
-def _rows(path: str) -> dict[str, list[tuple[Any, ...]]]:
+def _columns(path: str) -> dict[str, list[str]]:
     with sqlite3.connect(path) as conn:
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+        return {t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")] for t in TABLES}
+
+
+def _rows(path: str, columns: dict[str, list[str]] | None = None
+          ) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table; only ``columns`` of each when given (the ones an older
+    schema had: later migrations may add columns, never change what was there)."""
+    with sqlite3.connect(path) as conn:
+        return {t: sorted(conn.execute(
+            f"SELECT {', '.join(columns[t]) if columns else '*'} FROM {t}").fetchall(), key=repr)
                 for t in TABLES}
 
 
@@ -55,11 +65,11 @@ def test_the_fixture_is_an_install_from_before_migrations() -> None:
 def test_upgrade_keeps_every_row_of_an_install_from_before_migrations(legacy_url: str
                                                                       ) -> None:
     path = legacy_url.removeprefix("sqlite:///")
-    before = _rows(path)
+    before, columns = _rows(path), _columns(path)
     assert current_revision(legacy_url) is None
     assert upgrade(legacy_url) == head_revision()
     engine_for(legacy_url).dispose()
-    assert _rows(path) == before
+    assert _rows(path, columns) == before
     assert upgrade(legacy_url) == head_revision()  # and again: nothing to do
 
 
@@ -142,3 +152,22 @@ def test_sync_migrates_an_old_install_and_records_beside_its_runs(legacy_url: st
     assert current_revision(legacy_url) == head_revision(), result.output
     runs = StateDB(legacy_url).runs()
     assert [r.source for r in runs] == ["handbook", "handbook", "wiki", "gone"]
+
+
+def test_sync_failures_of_an_older_install_stay_failures_and_runs_have_no_empty_pages(
+        legacy_url: str) -> None:
+    """0004_sync_empty: every failure recorded before it is a failure ("failed"), never an
+    empty page, and old runs count 0 empty pages; new runs record both kinds apart."""
+    upgrade(legacy_url)
+    state = StateDB(legacy_url)
+    before = state.failures("handbook")
+    assert before and state.failures("handbook", "empty") == []
+    assert state.last_runs()["handbook"].empty == 0
+    now = datetime.now(UTC)
+    state.record_run(RunRecord("handbook", "cli", now, now, "ok", empty=1),
+                     [("bad.md", "front matter is not valid YAML")],
+                     [("old.md", "redirect-only page (to /new/): no text to index")])
+    assert state.failures("handbook") == [("bad.md", "front matter is not valid YAML")]
+    assert state.failures("handbook", "empty") == [
+        ("old.md", "redirect-only page (to /new/): no text to index")]
+    assert state.last_runs()["handbook"].empty == 1

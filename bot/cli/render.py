@@ -15,13 +15,15 @@ def sync_result(result: Any) -> None:
         colour = {"ok": "green", "partial": "yellow", "failed": "red"}[r.status]
         click.secho(f"{r.source}: {r.status}", fg=colour, bold=True, err=True, nl=False)
         click.echo(f"  added {r.added}, updated {r.updated}, unchanged {r.unchanged}, "
-                   f"deleted {r.deleted}, failed {r.failed}, embedded {r.chunks_embedded} "
-                   f"chunks in {r.seconds:.1f}s", err=True)
+                   f"deleted {r.deleted}, failed {r.failed}, empty {r.empty}, "
+                   f"embedded {r.chunks_embedded} chunks in {r.seconds:.1f}s", err=True)
         if r.error:
             click.echo(f"  source could not be listed (index kept as it was): {r.error}",
                        err=True)
         for path, reason in r.failures:
             click.echo(f"  skipped {path}: {reason}", err=True)
+        for path, reason in r.empties:
+            click.echo(f"  empty {path}: {reason}", err=True)
 
 
 def passages(question: str, results: list[Any]) -> None:
@@ -29,7 +31,9 @@ def passages(question: str, results: list[Any]) -> None:
     if not results:
         click.echo("No matching passages.")
     for n, p in enumerate(results, start=1):
-        click.secho(f"\n[{n}] {citation_label(p.title, p.section)}", fg="cyan", bold=True)
+        dated = p.dating.describe()
+        click.secho(f"\n[{n}] {citation_label(p.title, p.section)}"
+                    + (f"  ({dated})" if dated else ""), fg="cyan", bold=True)
         click.echo(f"    {p.url}")
         snippet = textwrap.shorten(" ".join(p.text.split()), width=400, placeholder=" …")
         click.echo(textwrap.indent(textwrap.fill(snippet, 96), "    "))
@@ -45,6 +49,10 @@ def status(info: dict[str, Any]) -> str:
         lines.append("warning: rows embedded in another space ("
                      + ", ".join(f"{n} {s}" for s, n in sorted(other.items()))
                      + "): run `policybot sync` to re-embed them")
+    if info.get("undated_rows"):
+        lines.append(f"note: {info['undated_rows']} rows predate per-document versions and "
+                     "dates (their sources show the sync day): run `policybot sync` to fill "
+                     "them in (documents are re-read, nothing is re-embedded)")
     if not info["sources"]:
         lines.append("no sources configured")
     for s in info["sources"]:
@@ -58,10 +66,13 @@ def status(info: dict[str, Any]) -> str:
             lines.append(f"  last sync: {run['finished_at']:%Y-%m-%d %H:%M:%S} UTC, "
                          f"{run['status']} ({run['trigger']}): +{run['added']} "
                          f"~{run['updated']} ={run['unchanged']} -{run['deleted']} "
-                         f"!{run['failed']} in {run['seconds']:.1f}s")
+                         f"!{run['failed']}"
+                         + (f" empty {run['empty']}" if run.get("empty") else "")
+                         + f" in {run['seconds']:.1f}s")
             if run["error"]:
                 lines.append(f"  error: {run['error']}")
             lines.extend(f"  skipped {p}: {r}" for p, r in run["failures"])
+            lines.extend(f"  empty {p}: {r}" for p, r in run.get("empties") or [])
         if s["schedule"]:
             when = s["next_run"]
             note = "" if s["next_run_scheduled"] else " (once `policybot scheduler` runs)"

@@ -7,10 +7,31 @@ from typing import Any
 
 import click
 
+from indexer.dating import SYNCED, describe
 from indexer.labels import citation_label
-from model.answer import EVIDENCE, Answer
+from indexer.parsing.util import safe_link
+from model.answer import EVIDENCE, Answer, Citation
 
 EVIDENCE_HEADING = "The closest the handbook comes (not an answer — check it applies):"
+
+
+def shown(c: Citation) -> str:
+    """``  (commit 1a2b3c4 · committed 2026-05-01)``: the version and date a reader can
+    use, worded as in Slack; "" when neither is known."""
+    text = describe(c.version_label, c.doc_date, c.dated_by or SYNCED)
+    return f"  ({text})" if text else ""
+
+
+def quoted(c: Citation) -> str:
+    """The verbatim quote, each link's text followed by its URL: "follow these
+    instructions <https://…>" (a terminal shows a URL, not markup)."""
+    text = " ".join(c.quote.split())
+    for label, url in c.links:
+        at = text.find(label) if safe_link(url) else -1  # never a javascript: "link"
+        if at >= 0:
+            end = at + len(label)
+            text = f"{text[:end]} <{url}>{text[end:]}"
+    return f"“{text}”"
 
 
 def answer(a: Answer, load_ms: float | None = None) -> None:
@@ -22,9 +43,9 @@ def answer(a: Answer, load_ms: float | None = None) -> None:
         click.secho("I couldn't find a direct answer.", bold=True)
         click.secho(f"\n{EVIDENCE_HEADING}", bold=True)
         for c in a.evidence:
-            click.secho(f"  {citation_label(c.title, c.section)}", fg="cyan")
+            click.secho(f"  {citation_label(c.title, c.section)}{shown(c)}", fg="cyan")
             click.echo(f"    {c.url}")
-            click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
+            click.echo(textwrap.indent(textwrap.fill(quoted(c), 96), "    "))
         _timing(a, load_ms)
         return
     if a.abstained or not a.grounded:
@@ -44,10 +65,10 @@ def answer(a: Answer, load_ms: float | None = None) -> None:
                                  else ""))
     click.secho("\nSources:", bold=True)
     for c in a.citations:
-        version = f"  ({c.doc_version[:12]})" if c.doc_version else ""
-        click.secho(f"[{c.n}] {citation_label(c.title, c.section)}{version}", fg="cyan")
+        click.secho(f"[{c.n}] {citation_label(c.title, c.section)}{shown(c)}", fg="cyan")
         click.echo(f"    {c.url}")
-        click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
+        click.echo(textwrap.indent(textwrap.fill(quoted(c), 96, break_long_words=False,
+                                                 break_on_hyphens=False), "    "))
     _timing(a, load_ms)
 
 

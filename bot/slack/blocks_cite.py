@@ -12,21 +12,13 @@ from collections.abc import Sequence
 from bot.slack import kit, limits, messages
 from bot.slack.kit import Block
 from bot.slack.mrkdwn import escape, link, quote, truncate
+from indexer.dating import SYNCED, describe
 from indexer.labels import citation_label
 from model.answer import Answer, Citation
 
-_SHA = re.compile(r"[0-9a-fA-F]{40}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 QUOTE_CHARS = 2400  # leaves room in a 3000-character section for title and details
 TITLE_CHARS = 200
-
-
-def version_label(version: str) -> str:
-    """A git SHA as its 8-character short form; other versions cut to stay readable."""
-    version = version.strip()
-    if _SHA.fullmatch(version):
-        return version[:limits.SHA_CHARS]
-    return truncate(version, limits.VERSION_CHARS)
 
 
 def date_label(doc_date: str) -> str:
@@ -45,15 +37,14 @@ def title_link(c: Citation) -> str:
 
 
 def details(c: Citation) -> str:
-    """`` · v1a2b3c4d · updated 2024-05-01``, each part only when known."""
-    parts = []
-    if c.doc_version.strip():
-        label = version_label(c.doc_version)
-        prefix = "" if re.match(r"[vV]\d", label) else "v"
-        parts.append(f" · {prefix}{escape(label)}")
-    if c.doc_date.strip():
-        parts.append(f" · updated {escape(date_label(c.doc_date))}")
-    return "".join(parts)
+    """`` · commit 1a2b3c4 · committed 2024-05-01``, `` · updated 2024-05-01`` (the
+    document's own date), `` · synced 2026-11-30``: what a reader can look up, in the
+    one wording the CLI and stale alerts use too (:func:`indexer.dating.describe`). An
+    internal version (an mtime, an ETag) is never shown."""
+    day = date_label(c.doc_date) if c.doc_date.strip() else ""
+    text = describe(truncate(c.version_label.strip(), limits.VERSION_CHARS), day,
+                    c.dated_by or SYNCED)  # an answer stored before dates were kept
+    return f" · {escape(text)}" if text else ""
 
 
 def source_line(c: Citation) -> str:
@@ -66,19 +57,48 @@ def related_lines(citations: Sequence[Citation]) -> list[str]:
     return [f"• {title_link(c)}" for c in citations]
 
 
+MAX_QUOTE_LINKS = 5  # each link adds its URL to a section of at most 3000 characters
+_MAILTO = re.compile(r"mailto:[^\s<>|&]+@[^\s<>|&]+", re.IGNORECASE)
+
+
+def _any_link(url: str, label: str) -> str:
+    """``<url|label>`` for an http(s) or mailto URL; the escaped label for anything else
+    (``javascript:`` and the like are never linked)."""
+    if _MAILTO.fullmatch(url.strip()) and len(url) <= limits.LINK_URL:
+        return f"<{url.strip()}|{escape(label)}>"
+    return link(url, label)
+
+
+def quote_with_links(text: str, links: Sequence[tuple[str, str]]) -> str:
+    """A block quote of ``text`` whose link texts are links again (first occurrence each,
+    never inside another link, only while the quote stays within ``QUOTE_CHARS``): the
+    quote stays the verbatim source text."""
+    body = quote(truncate(" ".join(text.split()), QUOTE_CHARS))
+    for label, url in list(links)[:MAX_QUOTE_LINKS]:
+        plain, markup = escape(label), _any_link(url, label)
+        if not plain or markup == plain or len(body) + len(markup) - len(plain) > QUOTE_CHARS:
+            continue  # not a link, or no room left in the section for its URL
+        at = body.find(plain)
+        while at >= 0 and body.rfind("<", 0, at) > body.rfind(">", 0, at):
+            at = body.find(plain, at + 1)  # inside a link made for an earlier label
+        if at >= 0:
+            body = body[:at] + markup + body[at + len(plain):]
+    return body
+
+
 def evidence_section(c: Citation) -> Block:
     """A passage shown as evidence: its link and the verbatim quote, with no ``[n]``
     marker, because it backs no claim."""
     text = f"{title_link(c)}{details(c)}"
     if c.quote.strip():
-        text += "\n" + quote(truncate(" ".join(c.quote.split()), QUOTE_CHARS))
+        text += "\n" + quote_with_links(c.quote, c.links)
     return kit.section(text)
 
 
 def _citation_section(c: Citation) -> Block:
     text = f"*[{c.n}]* {title_link(c)}{details(c)}"
     if c.quote.strip():
-        text += "\n" + quote(truncate(" ".join(c.quote.split()), QUOTE_CHARS))
+        text += "\n" + quote_with_links(c.quote, c.links)
     return kit.section(text)
 
 

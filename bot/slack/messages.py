@@ -134,11 +134,13 @@ def shared_by(user_id: str) -> str:
 
 
 def stale_answer(source: str, document: str, changed_at: datetime | str | None,
-                 removed: bool = False) -> str:
-    """Warn that an earlier answer rests on a document that has since changed."""
+                 removed: bool = False, now: str = "") -> str:
+    """Warn that an earlier answer rests on a document that has since changed; ``now``
+    is how its new version reads beside a source ("commit 1a2b3c4 · committed …")."""
     what = "was removed" if removed else "changed"
+    version = f" (now {escape(truncate(now, 120))})" if now.strip() and not removed else ""
     return (f":warning: *{escape(truncate(document, 200))}* in {escape(source)} {what} "
-            f"{date(changed_at, 'recently')}, after this answer was written. "
+            f"{date(changed_at, 'recently')}{version}, after this answer was written. "
             "Ask again for a fresh answer.")
 
 

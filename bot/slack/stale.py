@@ -38,6 +38,7 @@ def alert_stale_answers(svc: Services, result: SyncResult) -> int:
     fresh: dict[str, tuple[AnswerRecord, list[str]]] = {}  # answer id → (record, doc ids)
     days = svc.settings.slack.stale_alert_days
     changes = {doc: change for r in result.reports for doc, change in r.changes.items()}
+    described = {doc: text for r in result.reports for doc, text in r.described.items()}
     if days and changes:
         for record, doc_id in svc.history.answers_citing(sorted(changes), days):
             fresh.setdefault(record.id, (record, []))[1].append(doc_id)
@@ -51,19 +52,23 @@ def alert_stale_answers(svc: Services, result: SyncResult) -> int:
             alerts = [a for a in (ledger.reclaim(f) for f in retries.get(answer_id, [])) if a]
             alerts += [a for a in (ledger.claim(answer_id, d, changes[d])
                                    for d in fresh.get(answer_id, (None, []))[1]) if a]
-            if alerts and _post(svc, record, alerts):
+            if alerts and _post(svc, record, alerts, described):
                 told += 1
         except Exception:  # the state database, say: the other threads still get theirs
             log.exception("stale-answer alert for answer %s failed", answer_id)
     return told
 
 
-def _post(svc: Services, record: AnswerRecord, alerts: list[Alert]) -> bool:
+def _post(svc: Services, record: AnswerRecord, alerts: list[Alert],
+          described: dict[str, str] | None = None) -> bool:
+    """``described``: doc id → how its new version reads (this sync's changes only; an
+    alert retried from an earlier pass says when, not what)."""
     titles = {c.get("doc_id"): c.get("title") or c.get("path") for c in record.citations}
     lines = [messages.stale_answer(a.doc_id.split(":", 1)[0], str(titles.get(a.doc_id)
                                                                    or a.doc_id),
                                    None if a.change == "deleted" else a.claimed_at,
-                                   removed=a.change == "deleted")
+                                   removed=a.change == "deleted",
+                                   now=(described or {}).get(a.doc_id, ""))
              for a in alerts]
     try:
         svc.client.chat_postMessage(channel=record.channel_id,

@@ -9,12 +9,10 @@ from model.answer import Answer, Citation
 
 LINK = re.compile(r"https?://[^/\s>]+/archives/([A-Z0-9]+)/p(\d{10})(\d{6})"
                   r"(?:\?[^\s>]*?thread_ts=(\d+\.\d+))?")
-_CITATION_FIELDS = set(Citation.__dataclass_fields__)
 
 
 def as_answer(record: AnswerRecord) -> Answer:
-    citations = [Citation(**{k: v for k, v in c.items() if k in _CITATION_FIELDS})
-                 for c in record.citations]
+    citations = [Citation.from_stored(c) for c in record.citations]
     return Answer(question=record.question, text=record.text, citations=citations,
                   abstained=record.abstained, grounded=record.grounded,
                   generator=record.generator)

@@ -17,6 +17,7 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from indexer.dating import iso_date
 from indexer.documents import ParsedDocument, RawDocument
 from indexer.errors import ParseError
 from indexer.parsing.outline import Outline, collapse, same_text, wrap_errors
@@ -129,4 +130,6 @@ def parse(raw: RawDocument) -> ParsedDocument:
             outline.open(text, level)
         else:
             outline.add(f"- {text}" if _is_list(item) else text, number)
-    return ParsedDocument(title=title, sections=outline.finish())
+    # core property "modified": when the file was last saved, which Word keeps current
+    return ParsedDocument(title=title, sections=outline.finish(),
+                          dated=iso_date(doc.core_properties.modified))

@@ -7,13 +7,16 @@ give it), so a citation opens the page at the right heading.
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 from bs4 import BeautifulSoup, CData, NavigableString, Tag
 
+from indexer.dating import metadata_date
 from indexer.documents import ParsedDocument, RawDocument
 from indexer.parsing.html_content import attach_source_lines, content_root, strip_chrome
 from indexer.parsing.outline import Outline, collapse, wrap_errors
 from indexer.parsing.slug import Slugger
-from indexer.parsing.util import stem_title, table_row
+from indexer.parsing.util import safe_link, stem_title, table_row
 
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "blockquote", "dd", "dt", "figcaption", "caption"}
@@ -37,8 +40,10 @@ def text_of(tag: Tag) -> str:
 class _Walker:
     """Walks the content in document order, turning elements into sections and blocks."""
 
-    def __init__(self, outline: Outline, total_lines: int) -> None:
+    def __init__(self, outline: Outline, total_lines: int, base: str | None = None) -> None:
         self.outline = outline
+        self.base = base  # the page's own URL: relative links resolve against it
+        self.links: list[tuple[str, str]] = []  # links in the running text
         self.slugger = Slugger()
         self.total = max(1, total_lines)
         self.line = 1  # source line of the latest element entered
@@ -57,8 +62,18 @@ class _Walker:
         self.buffer = []
         if collapse(raw):
             end = min(self.start + raw.count("\n"), self.total)
-            self.outline.add(self.prefix + collapse(raw), self.start, end)
+            self.outline.add(self.prefix + collapse(raw), self.start, end, self.links)
             self.prefix = ""
+        self.links = []
+
+    def _link(self, tag: Tag) -> tuple[str, str] | None:
+        """(text, absolute URL) of an ``<a href>`` a reader may follow (see safe_link)."""
+        href = str(tag.get("href") or "").strip()
+        if not href or href.startswith("#"):
+            return None
+        url = safe_link(urljoin(self.base, href) if self.base else href)
+        text = text_of(tag)
+        return (text, url) if url and text else None
 
     def walk(self, node: Tag) -> None:
         for child in node.children:
@@ -76,6 +91,9 @@ class _Walker:
         if name == "br":
             self.buffer.append(" ")
         elif name in _INLINE:
+            found = self._link(tag) if name == "a" else None
+            if found:
+                self.links.append(found)
             self.walk(tag)
         elif name in _HEADINGS:
             self.flush()
@@ -91,8 +109,9 @@ class _Walker:
                     text = table_row(self.header, cells) if any(cells) else ""
             else:
                 text = tag.get_text().strip("\n").rstrip()
+            links = [x for x in (self._link(a) for a in tag.find_all("a")) if x]
             self.outline.add(text, line, min(line + tag.get_text().strip().count("\n"),
-                                             self.total))
+                                             self.total), links)
         else:  # paragraphs, list items, and containers alike end the running text
             self.flush()
             if name == "table":
@@ -120,6 +139,9 @@ def _metadata(soup: BeautifulSoup) -> tuple[dict[str, str], list[str] | None]:
         name, content = tag.get("name"), tag.get("content")
         if name and content is not None:
             meta[str(name).lower()] = str(content).strip()
+        equiv = tag.get("http-equiv")
+        if equiv and str(equiv).lower() == "refresh" and content is not None:
+            meta["refresh"] = str(content).strip()  # a redirect-only page says where to
     audience = meta.get("audience")
     names = [a.strip() for a in audience.split(",") if a.strip()] if audience is not None else None
     return meta, names
@@ -137,7 +159,20 @@ def parse(raw: RawDocument) -> ParsedDocument:
     h1 = root.find("h1") if root else None
     title = (text_of(h1).rstrip(_PERMALINK) if h1 else "") or page_title or stem_title(raw.path)
     outline = Outline(title)
-    if root is not None:
-        _Walker(outline, raw.content.count(b"\n") + 1).walk(root)
-    return ParsedDocument(title=title, sections=outline.finish(), metadata=meta,
-                          audience=audience)
+    moves = redirects_at_once(meta.get("refresh", ""))
+    if root is not None and not moves:
+        _Walker(outline, raw.content.count(b"\n") + 1, raw.url).walk(root)
+    return ParsedDocument(title=title, sections=outline.finish(moves or "refresh" in meta),
+                          metadata=meta, audience=audience, dated=metadata_date(meta))
+
+
+def redirects_at_once(refresh: str) -> bool:
+    """True for a ``<meta http-equiv="refresh">`` that sends the reader elsewhere within a
+    second: nobody reads such a page, so its "Redirecting… click here" text is not policy
+    (a generated redirect page is reported as empty, not indexed)."""
+    delay, _, rest = refresh.partition(";")
+    try:
+        seconds = float(delay.strip() or "0")
+    except ValueError:
+        return False
+    return seconds <= 1 and "url=" in rest.lower().replace(" ", "")

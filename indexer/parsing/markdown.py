@@ -13,15 +13,25 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from indexer.dating import metadata_date
 from indexer.documents import Block, ParsedDocument, RawDocument, Section
 from indexer.errors import ParseError
 from indexer.parsing.cleaning import TemplateCleaner
 from indexer.parsing.slug import Slugger
-from indexer.parsing.util import decode_text, stem_title, table_row
+from indexer.parsing.util import decode_text, safe_link, stem_title, table_row
 
 _FRONT = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _MD = MarkdownIt("commonmark").enable("table")
 _TAGS = re.compile(r"<[^>]+>")
+# A reference link whose definition is missing (or was a template tag the cleaner removed):
+# CommonMark leaves "[text][ref]" as it is; the reader gets the text.
+_UNRESOLVED = re.compile(r"\[([^\[\]\n]+)\]\[[^\[\]\n]*\]")
+# Reference definitions left without a destination ("[guide]:" once the cleaner removed
+# its "{% page ... %}" tag): markup, not prose.
+_DANGLING = re.compile(r"(?:\[[^\[\]\n]+\]:\s*)+")
+# An inline link markdown-it refused (``javascript:``, ``vbscript:``...): the reader gets
+# the text, never the markup or the script.
+_REFUSED = re.compile(r"\[([^\[\]\n]+)\]\((?:[^()\s]|\([^()\s]*\))*\)")
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -52,17 +62,56 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 
 def _inline_text(token: Token) -> str:
+    return _inline(token)[0]
+
+
+def _inline(token: Token) -> tuple[str, list[tuple[str, str]]]:
+    """The plain text of an inline token and its links as (link text, URL).
+
+    Links (inline and reference-style, which markdown-it resolves) keep their text in the
+    passage and their URL beside it, when it is one a reader may follow
+    (:func:`~indexer.parsing.util.safe_link`); unresolved references lose their brackets."""
     parts: list[str] = []
+    run: list[str] = []  # plain text outside links and code, line breaks included
+    links: list[tuple[str, str]] = []
+    href: str | None = None
+    label: list[str] = []
+
+    def end_run() -> None:
+        # Unresolved references are looked for across a whole run of text, since a
+        # label may wrap onto the next line ("[professional liability\ninsurance][x]").
+        if run:
+            parts.append(_REFUSED.sub(r"\1", _UNRESOLVED.sub(r"\1", "".join(run))))
+            run.clear()
+
     for child in token.children or []:
-        if child.type in ("text", "code_inline"):
-            parts.append(child.content)
-        elif child.type in ("softbreak", "hardbreak"):
-            parts.append(" ")
-        elif child.type == "image":
-            parts.append(child.content)
-        elif child.type == "html_inline" and child.content.lower().startswith("<br"):
-            parts.append(" ")
-    return re.sub(r"\s+", " ", "".join(parts)).strip()
+        if child.type == "link_open":
+            end_run()
+            href, label = str(child.attrs.get("href") or ""), []
+            continue
+        if child.type == "link_close":
+            text = " ".join("".join(label).split())
+            url = safe_link(href)
+            if text and url and (text, url) not in links:
+                links.append((text, url))
+            href = None
+            continue
+        piece = ""
+        if child.type in ("text", "code_inline", "image"):
+            piece = child.content
+        elif child.type in ("softbreak", "hardbreak") or (
+                child.type == "html_inline" and child.content.lower().startswith("<br")):
+            piece = " "
+        if href is not None:
+            label.append(piece)
+            parts.append(piece)
+        elif child.type in ("text", "softbreak", "hardbreak"):
+            run.append(piece)
+        else:
+            end_run()
+            parts.append(piece)
+    end_run()
+    return re.sub(r"\s+", " ", "".join(parts)).strip(), links
 
 
 def audience_of(meta: dict[str, Any]) -> list[str] | None:
@@ -99,6 +148,7 @@ def parse(raw: RawDocument, cleaner: TemplateCleaner | None = None) -> ParsedDoc
     stack: list[tuple[int, str]] = []
     sections = [Section(headings=[title])]
     list_depth, row, row_map, header = [], [], None, []
+    row_links: list[tuple[str, str]] = []
     in_head = False
     container_map: list[int] | None = None
     for i, tok in enumerate(tokens):
@@ -122,22 +172,23 @@ def parse(raw: RawDocument, cleaner: TemplateCleaner | None = None) -> ParsedDoc
         elif tok.type in ("thead_open", "thead_close"):
             in_head = tok.type == "thead_open"
         elif tok.type == "tr_open":
-            row, row_map = [], tok.map
+            row, row_map, row_links = [], tok.map, []
         elif tok.type == "tr_close" and row:
             if in_head:
                 header = row
             else:
-                _add(sections[-1], table_row(header, row), row_map)
+                _add(sections[-1], table_row(header, row), row_map, row_links)
         elif tok.type == "inline" and tokens[i - 1].type != "heading_open":
-            text = _inline_text(tok)
-            if not text:
+            text, links = _inline(tok)
+            if not text or _DANGLING.fullmatch(text):
                 continue
             if tokens[i - 1].type in ("td_open", "th_open"):
                 row.append(text)
+                row_links += links
             elif list_depth:
-                _add(sections[-1], "- " + text, tok.map or row_map)
+                _add(sections[-1], "- " + text, tok.map or row_map, links)
             else:
-                _add(sections[-1], text, tok.map or container_map)
+                _add(sections[-1], text, tok.map or container_map, links)
         elif tok.type in ("fence", "code_block"):
             _add(sections[-1], tok.content.strip(), tok.map)
         elif tok.type == "html_block":
@@ -145,11 +196,13 @@ def parse(raw: RawDocument, cleaner: TemplateCleaner | None = None) -> ParsedDoc
                  tok.map)
     kept = [s for s in sections if s.blocks]  # may be empty: a redirect or stub page
     return ParsedDocument(title=title, sections=kept, metadata=meta,
-                          audience=audience_of(meta))
+                          audience=audience_of(meta), dated=metadata_date(meta))
 
 
-def _add(section: Section, text: str, line_map: list[int] | None) -> None:
+def _add(section: Section, text: str, line_map: list[int] | None,
+         links: list[tuple[str, str]] | None = None) -> None:
     if not text:
         return
     start, end = (line_map[0] + 1, max(line_map[1], line_map[0] + 1)) if line_map else (0, 0)
-    section.blocks.append(Block(text=text, start_line=start, end_line=end))
+    section.blocks.append(Block(text=text, start_line=start, end_line=end,
+                                links=[(t, u) for t, u in links or [] if t in text]))

@@ -54,16 +54,22 @@ class Outline:
         self.sections.append(section)
         return section
 
-    def add(self, text: str, start_line: int, end_line: int | None = None) -> None:
-        """Append a block to the current section; empty text is dropped."""
+    def add(self, text: str, start_line: int, end_line: int | None = None,
+            links: list[tuple[str, str]] | None = None) -> None:
+        """Append a block to the current section; empty text is dropped. ``links``:
+        (link text, URL) of the links in ``text``."""
         if text.strip():
             end = max(start_line, end_line if end_line is not None else start_line)
-            self.current.blocks.append(Block(text=text, start_line=start_line, end_line=end))
+            kept = list(dict.fromkeys((t, u) for t, u in links or [] if t and t in text))
+            self.current.blocks.append(Block(text=text, start_line=start_line, end_line=end,
+                                             links=kept))
 
-    def finish(self) -> list[Section]:
-        """The sections that hold text; a document with no text at all is an error."""
+    def finish(self, allow_empty: bool = False) -> list[Section]:
+        """The sections that hold text; a document with no text at all is an error, unless
+        ``allow_empty`` (a redirect-only page: the sync reports it as empty, with where
+        it points)."""
         kept = [s for s in self.sections if s.blocks]
-        if not kept:
+        if not kept and not allow_empty:
             raise ParseError("no text found")
         return kept
 

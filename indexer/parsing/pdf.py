@@ -13,6 +13,7 @@ from io import BytesIO
 
 from pypdf import PdfReader
 
+from indexer.dating import iso_date
 from indexer.documents import ParsedDocument, RawDocument
 from indexer.errors import ParseError
 from indexer.parsing.outline import Outline, same_text, wrap_errors
@@ -136,7 +137,17 @@ def parse(raw: RawDocument) -> ParsedDocument:
         i += 1
     flush()
     return ParsedDocument(title=title, sections=outline.finish(),
-                          metadata={"pages": len(reader.pages)})
+                          metadata={"pages": len(reader.pages)}, dated=_modified(reader))
+
+
+def _modified(reader: PdfReader) -> str | None:
+    """The document information's ``ModDate`` as an ISO day; None when absent or unreadable
+    (a malformed date string must not fail an otherwise readable PDF)."""
+    try:
+        meta = reader.metadata
+        return iso_date(meta.modification_date_raw) if meta is not None else None
+    except Exception:  # noqa: BLE001 - pypdf raises several kinds on broken metadata
+        return None
 
 
 def _new_paragraph(prev: Line, line: Line, gap: float) -> bool:

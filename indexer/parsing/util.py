@@ -81,3 +81,23 @@ def table_row(header: list[str], cells: list[str]) -> str:
     if len(header) != len(cells):
         return " | ".join(cells)
     return "; ".join(f"{h}: {c}" if h else c for h, c in zip(header, cells, strict=True) if c)
+
+
+_LINK_SCHEMES = ("http", "https", "mailto")
+MAX_LINK_CHARS = 2000
+
+
+def safe_link(url: str | None) -> str | None:
+    """``url`` when it is an absolute http(s) or mailto link a reader may follow; None
+    for anything else (``javascript:``, ``data:``, a relative path, a template tag the
+    cleaner emptied, a URL with spaces or control characters, an absurdly long one)."""
+    url = (url or "").strip()
+    if not url or len(url) > MAX_LINK_CHARS or any(c.isspace() or ord(c) < 32 or c in "<>\""
+                                                    for c in url):
+        return None
+    scheme, sep, rest = url.partition(":")
+    if not sep or scheme.lower() not in _LINK_SCHEMES:
+        return None
+    if scheme.lower() == "mailto":
+        return url if "@" in rest else None
+    return url if rest.startswith("//") and len(rest) > 2 else None

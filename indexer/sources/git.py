@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from indexer.config import GitSourceConfig
+from indexer.dating import COMMIT, iso_date, short_commit
 from indexer.documents import DocumentRef, RawDocument
 from indexer.errors import SourceError
 from indexer.sources.base import BaseSource, matches, media_type_for, too_large
@@ -80,6 +81,7 @@ class GitSource(BaseSource):
         self.max_bytes = config.max_file_bytes
         self.skipped: list[tuple[str, str]] = []
         self._blob_of: dict[str, str] = {}  # rel path → tree path whose blob is read
+        self._committed: dict[str, str] = {}  # commit → its commit date (ISO day)
         # Absolute: git runs with the checkout (or its parent) as its working directory.
         self.checkout = cache_dir.absolute() / hashlib.sha256(self.repo.encode()).hexdigest()[:12]
         self.url_template = config.url or forge_template(self.repo, self.branch,
@@ -167,12 +169,16 @@ class GitSource(BaseSource):
         return None
 
     def _last_commits(self, ref: str, spec: list[str], wanted: set[str]) -> dict[str, str]:
-        """Last commit touching each wanted file, in one walk of the history."""
+        """Last commit touching each wanted file, in one walk of the history; each
+        commit's committer date is kept for :meth:`read` (what a reader is shown)."""
         found: dict[str, str] = {}
-        log_out = self._git("log", "--format=%x00%H", "--name-only", "--no-renames", ref,
+        self._committed = {}
+        log_out = self._git("log", "--format=%x00%H %cI", "--name-only", "--no-renames", ref,
                             "--", *spec)
         for entry in log_out.split("\0")[1:]:
-            commit, *names = entry.strip().splitlines()
+            head, *names = entry.strip().splitlines()
+            commit, _, when = head.partition(" ")
+            self._committed[commit] = iso_date(when) or ""
             for name in names:
                 if name in wanted and name not in found:
                     found[name] = commit
@@ -191,8 +197,10 @@ class GitSource(BaseSource):
             raise SourceError(f"cannot read {full} at {self.branch}") from exc
         if len(content) > self.max_bytes:
             raise SourceError(f"{ref.path}: {too_large(len(content), self.max_bytes)}")
-        return RawDocument(ref.path, ref.version or "", content,
-                           media_type_for(ref.path) or "text")
+        commit = ref.version or ""
+        return RawDocument(ref.path, commit, content, media_type_for(ref.path) or "text",
+                           dated=self._committed.get(commit) or None, dated_by=COMMIT,
+                           version_label=short_commit(commit))
 
     def link(self, path: str, version: str, anchor: str | None = None) -> str:
         if self.url_template:

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import urldefrag, urlsplit
 
 from indexer.config import WebSourceConfig
+from indexer.dating import HTTP, iso_date
 from indexer.documents import DocumentRef, RawDocument
 from indexer.errors import SourceError
 from indexer.sources.base import BaseSource, ReadResult, matches
@@ -167,7 +168,9 @@ class WebSource(BaseSource):
             return None
         return RawDocument(path=ref.path, version=version, content=resp.body,
                            media_type=media_type(resp), url=resp.url,
-                           version_from_bytes=version == digest)
+                           version_from_bytes=version == digest,
+                           dated=iso_date(modified.strip()) if modified else None,
+                           dated_by=HTTP)
 
     def read_many(self, refs_and_previous: Sequence[tuple[DocumentRef, str | None]]
                   ) -> Iterator[tuple[DocumentRef, ReadResult]]:
