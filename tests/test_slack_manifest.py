@@ -46,6 +46,12 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "views_open": None,
     "views_publish": None,
     "views_update": None,
+    # streaming and status (issue 12): each is chat:write on docs.slack.dev
+    "chat_startStream": "chat:write",
+    "chat_appendStream": "chat:write",
+    "chat_stopStream": "chat:write",
+    "assistant_threads_setStatus": "chat:write",
+    "agents_sessions_setStatus": "chat:write",
 }
 # Bot events → the scope Slack requires to deliver each.
 EVENT_SCOPES: dict[str, str | None] = {
@@ -55,6 +61,7 @@ EVENT_SCOPES: dict[str, str | None] = {
     "message.channels": "channels:history",
     "message.groups": "groups:history",
     "message.mpim": "mpim:history",
+    "agent_session_stopped": None,  # its reference lists no scope (issue 12)
 }
 # bolt's ``@app.event("message")`` hears every message event the app subscribes to; the
 # bot answers DMs and follow-ups in public and private channel threads.

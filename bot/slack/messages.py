@@ -252,3 +252,17 @@ def progress_bar(done: int, total: int, width: int = 20) -> str:
     share = 0.0 if total <= 0 else min(1.0, max(0.0, done / total))
     filled = round(share * width)
     return f"`{'█' * filled}{'░' * (width - filled)}` {share:.0%}"
+
+
+# streaming and status (issue 12)
+# The thread's status while an answer is prepared (assistant.threads.setStatus): Slack
+# shows "<app name> <status>" and rotates through the loading messages.
+STATUS_WORKING = "is looking this up…"
+LOADING_MESSAGES = ("Searching the handbook…", "Reading the passages that match…",
+                    "Checking every citation…", "Writing the answer…")
+STOPPED = "Stopped. Nothing more will be added to this answer; ask again whenever you like."
+
+
+def session_title(question: str) -> str:
+    """The agent session's title (its name in the user's list of conversations)."""
+    return truncate(" ".join(question.split()), 60) or "Policy question"
