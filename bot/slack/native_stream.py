@@ -14,9 +14,10 @@ transient failure, and would retry a 429 inline while the answer waits. Here:
   answers of a workspace share a bucket of ``slack.appends_per_minute``; text that has to
   wait is sent with the next append or with ``chat.stopStream``. A 429 pauses the
   workspace's appends for its ``Retry-After`` (no inline retry; the text just waits).
-- **The final message is the checked answer.** When the streamed text is exactly the text
-  the answer shows, the stream stops with the sources and the feedback block (blocks given
-  to ``chat.stopStream`` render after the streamed text). Otherwise (sentences dropped by
+- **The final message is the checked answer.** When the streamed text is the start of the
+  text the answer shows, the stream stops with the rest of that text, the sources and the
+  feedback block (blocks given to ``chat.stopStream`` render after the streamed text), so
+  the message's text equals the final shown text. Otherwise (sentences dropped by
   the final check, a fallback to the extractive answer, renumbered citations) the stream
   is stopped and the message replaced with the whole answer by ``chat.update``, so no
   unchecked or stale text stays visible. An answer that never streamed (the extractive
@@ -260,8 +261,11 @@ class NativeStream(InConversation):
             elif not self.stream_ts:
                 ok = self._one_go(text, blocks)
             elif (not self.frozen and _states_fact(answer)
-                  and self.sent + self.pending == shown_text(answer)):
-                ok = self._stop(markdown=self.pending, blocks=trailing_blocks(blocks))
+                  and shown_text(answer).startswith(self.sent)):
+                # the rest of the checked answer (text that waited for an append, and the
+                # last sentence, which the stream relays only once the answer is complete)
+                rest = shown_text(answer)[len(self.sent):]
+                ok = self._stop(markdown=rest, blocks=trailing_blocks(blocks))
                 if not ok:  # the stream ended under us: show the answer whole instead
                     ok = self._replace(text, blocks)
             else:
