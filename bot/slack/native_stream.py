@@ -131,7 +131,7 @@ class NativeState:
         self.settings = slack
         # No retry handlers and a short timeout: appends and status calls are never worth
         # holding an answer for (a 429 pauses appends instead, see AppendBudget).
-        self.client = WebClient(token=client.token, base_url=client.base_url, timeout=5,
+        self.client = WebClient(token=client.token, base_url=client.base_url, timeout=3,
                                 retry_handlers=[])
         self.budget = AppendBudget(slack.appends_per_minute)
         self._refused: dict[str, str] = {}  # team or team:channel → the error Slack gave
