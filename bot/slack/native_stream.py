@@ -261,7 +261,8 @@ class NativeStream(InConversation):
             elif not self.stream_ts:
                 ok = self._one_go(text, blocks)
             elif (not self.frozen and _states_fact(answer)
-                  and shown_text(answer).startswith(self.sent)):
+                  and shown_text(answer).startswith(self.sent)
+                  and len(shown_text(answer)) - len(self.sent) <= MARKDOWN_LIMIT):
                 # the rest of the checked answer (text that waited for an append, and the
                 # last sentence, which the stream relays only once the answer is complete)
                 rest = shown_text(answer)[len(self.sent):]
