@@ -342,3 +342,32 @@ def test_a_dm_over_socket_mode_streams(tmp_path: Path, indexed_handbook: Path,
         assert bot.slack.calls_to("chat.appendStream")
         assert "25 working days" in bot.slack.thread(DM, ts)[-1]["text"]
         next(gen, None)
+
+
+def test_streamed_text_the_final_answer_does_not_show_is_replaced_whole(
+        tmp_path: Path, indexed_handbook: Path, embedder: Any) -> None:
+    """The LLM's stream breaks after two checked sentences went out; the answer falls back
+    to the extractive one. The stream is stopped and its message replaced by the final
+    answer's blocks, so the LLM's partial text does not stay as if it were the answer."""
+    # starts with its third sentence, which the extractive answer does not start with
+    late = ANSWER[ANSWER.index("Fernhill"):].split(" ")
+    pieces = [f" {w}" if i else w for i, w in enumerate(late)][:24]
+    with fake_llm(Reply(body=sse(*pieces, done=False), truncate=True)) as llm:
+        gen = _bot(tmp_path, indexed_handbook, embedder, llm.base_url)
+        bot = next(gen)
+        ts = next_ts()
+        bot.mention(QUESTION, ts=ts)
+        bot.settle()
+        (start,), (stop,) = (bot.slack.calls_to("chat.startStream"),
+                             bot.slack.calls_to("chat.stopStream"))
+        assert start.params["markdown_text"].startswith("Fernhill Analytics in Portugal")
+        assert not stop.params.get("blocks") and not stop.params.get("markdown_text")
+        (replaced,) = bot.slack.calls_to("chat.update")
+        assert replaced.params["ts"] == start.response["ts"] and replaced.at > stop.at
+        final = bot.slack.thread(GENERAL, ts)[-1]
+        assert final["blocks"] == replaced.json("blocks")
+        assert final["text"] == replaced.params["text"]
+        assert not final["text"].startswith("Fernhill"), "the streamed text is gone"
+        assert "unavailable" in texts(final["blocks"])  # the extractive fallback's note
+        assert bot.svc.history.latest_answer(GENERAL).generator == "extractive"
+        next(gen, None)
