@@ -371,3 +371,37 @@ def test_streamed_text_the_final_answer_does_not_show_is_replaced_whole(
         assert "unavailable" in texts(final["blocks"])  # the extractive fallback's note
         assert bot.svc.history.latest_answer(GENERAL).generator == "extractive"
         next(gen, None)
+
+
+def test_a_workspaces_appends_stay_within_its_rate_whatever_the_concurrency() -> None:
+    """50 answers streaming at once share the workspace's chat.appendStream budget (Slack's
+    Tier 4 is per workspace and method): granted appends never exceed the burst plus the
+    rate, however hard they are asked for; another workspace has its own budget."""
+    import threading
+
+    from bot.slack.native_stream import BUCKET, AppendBudget
+
+    budget = AppendBudget(per_minute=600)  # 10 a second, so the test takes 1.5 s
+    granted = {"T1": 0, "T2": 0}
+    lock = threading.Lock()
+    began = time.monotonic()
+
+    def answer(team: str) -> None:
+        while time.monotonic() - began < 1.5:
+            if budget.take(team):
+                with lock:
+                    granted[team] += 1
+            time.sleep(0.005)
+
+    threads = [threading.Thread(target=answer, args=("T1" if i % 5 else "T2",))
+               for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - began
+    for team in granted:
+        assert BUCKET <= granted[team] <= BUCKET + 10 * elapsed + 1, granted
+    budget.pause("T1", 1.0)
+    time.sleep(0.25)  # both buckets refill a little: only the pause tells them apart
+    assert not budget.take("T1") and budget.take("T2"), "a 429 pauses its workspace only"
