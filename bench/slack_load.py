@@ -28,6 +28,11 @@ with the answer); per run: duplicates, "busy" notes, errors, the server's peak R
 runs are reported. The stand-in answers Web API calls at once; real Slack adds two round
 trips (placeholder, update) to the time to answer, not to the ack.
 
+``--streaming auto`` runs the same with native streaming (issue 12): the answer's message
+is the one ``chat.startStream`` opens and the answer arrives with its ``chat.stopStream``;
+every run also reports the Web API calls per answer, by method, to compare the two paths
+against Slack's per-method tiers.
+
 Run: ``.venv/bin/python bench/slack_load.py`` (about 3 min on 2 CPU cores).
 """
 
@@ -100,6 +105,8 @@ def observed_standin() -> Any:
             self.placeholders: Counter[str] = Counter()
             self.answers: dict[str, list[tuple[float, str]]] = defaultdict(list)
             self.notes: dict[str, list[str]] = defaultdict(list)
+            self.streamed: set[str] = set()  # ts of natively streamed answers
+            self.methods: Counter[str] = Counter()  # every Web API call, by method
 
         def _handle(self, method: str, params: dict[str, Any], headers: dict[str, str],
                     body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -109,7 +116,18 @@ def observed_standin() -> Any:
             arrived = time.monotonic()
             status, answer, extra = super()._handle(method, params, headers, body)
             with self.seen:
-                if method == "chat.postMessage" and answer.get("ok") and params.get("thread_ts"):
+                self.methods[method] += 1
+                if method == "chat.startStream" and answer.get("ok"):
+                    self.thread_of[answer["ts"]] = params["thread_ts"]
+                    self.placeholders[params["thread_ts"]] += 1  # the answer's one message
+                    self.streamed.add(answer["ts"])
+                elif method == "chat.stopStream" and answer.get("ok"):
+                    thread = self.thread_of.get(params.get("ts", ""))
+                    if thread:
+                        self.answers[thread].append((arrived, str(params.get("blocks", ""))))
+                elif method == "chat.update" and params.get("ts") in self.streamed:
+                    pass  # a streamed answer replaced after its stop: still one answer
+                elif method == "chat.postMessage" and answer.get("ok") and params.get("thread_ts"):
                     self.thread_of[answer["ts"]] = params["thread_ts"]
                     self.placeholders[params["thread_ts"]] += 1
                 elif method == "chat.update" and answer.get("ok"):
@@ -146,13 +164,14 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def write_config(root: Path) -> Path:
+def write_config(root: Path, streaming: str = "off") -> Path:
     from indexer.sample import SAMPLE_DIR
 
     config = root / "policybot.toml"
     config.write_text("\n".join([
         "[[sources]]", 'name = "handbook"', 'type = "directory"',
-        f"path = {json.dumps(str(SAMPLE_DIR))}", "[slack]", "run_scheduler = false", ""]),
+        f"path = {json.dumps(str(SAMPLE_DIR))}", "[slack]", "run_scheduler = false",
+        f"streaming = {json.dumps(streaming)}", ""]),
         encoding="utf-8")
     return config
 
@@ -372,6 +391,7 @@ def one_run(run: int, args: argparse.Namespace, config: Path, base_home: Path,
     every = [*sequential, *load]
     with slack.seen:
         placeholders = {e.ts: slack.placeholders[e.ts] for e in every}
+        methods = dict(slack.methods)
         answers = {e.ts: len(slack.answers.get(e.ts, [])) for e in every}
         notes = {e.ts: list(slack.notes.get(e.ts, [])) for e in every}
     acks = [e.ack_s for e in load if e.status]
@@ -416,7 +436,23 @@ def one_run(run: int, args: argparse.Namespace, config: Path, base_home: Path,
                    if answer_count else None,
                    "errors": int(sample(text, "policybot_answer_errors_total"))},
         "peak_rss_mb": round(peak, 1),
+        "web_api_calls": methods,
+        "web_api_calls_per_answer": _per_answer(methods, sum(answers.values())),
     }
+
+
+# Calls made at start-up, by the benchmark or for who-is-asking; not per answer.
+NOT_PER_ANSWER = {"auth.test", "users.info", "bench.outcome", "apps.connections.open"}
+
+
+def _per_answer(methods: dict[str, int], answered: int) -> dict[str, float]:
+    """Web API calls per answer (warm-up and retries included), by method and in all."""
+    if not answered:
+        return {}
+    per = {m: round(n / answered, 2) for m, n in sorted(methods.items())
+           if m not in NOT_PER_ANSWER}
+    per["total"] = round(sum(per.values()), 2)
+    return per
 
 
 def across(runs: list[dict[str, Any]], *path: str) -> float | None:
@@ -450,6 +486,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "retries_counted_as_duplicates": sum(r["retries"]["counted_as_duplicates"]
                                              for r in runs),
         "retries_sent": sum(r["retries"]["sent"] for r in runs),
+        "web_api_calls_per_answer": across(runs, "web_api_calls_per_answer", "total"),
     }
 
 
@@ -481,25 +518,30 @@ def main() -> None:
                         help="slack.workers (about one per core); slack.queue (200) holds "
                         "the other waiting questions")
     parser.add_argument("--threads", type=int, default=16, help="waitress threads (default)")
+    parser.add_argument("--streaming", choices=("off", "auto"), default="off",
+                        help="slack.streaming: off = placeholder and chat.update; auto = "
+                        "native chat.startStream/stopStream (issue 12)")
     args = parser.parse_args()
     setup_logging()
     texts = questions()
     with tempfile.TemporaryDirectory(prefix="policybot-bench-slack-") as tmp_dir:
         tmp = Path(tmp_dir)
-        config = write_config(tmp)
+        config = write_config(tmp, args.streaming)
         sync_s = build_index(config, tmp / "base")
         runs = []
         for run in range(1, args.runs + 1):
             runs.append(one_run(run, args, config, tmp / "base", tmp, texts))
             print(f"run {run}: done", flush=True)
-    r = {"events": args.events, "senders": args.senders, "workers": args.workers,
+    r = {"streaming": args.streaming,
+         "events": args.events, "senders": args.senders, "workers": args.workers,
          "threads": args.threads, "distinct_questions": len(texts),
          "index_sync_s": round(sync_s, 1), "runs": runs, "summary": summarise(runs)}
-    path = write_results("slack_load", r)
+    name = "slack_load" if args.streaming == "off" else "slack_load_streaming"
+    path = write_results(name, r)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, RESULTS / "slack_load.json")
+    shutil.copyfile(path, RESULTS / f"{name}.json")
     report(r)
-    print(f"\nraw results: {path} (and {RESULTS / 'slack_load.json'})")
+    print(f"\nraw results: {path} (and {RESULTS / (name + '.json')})")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ REFUSED = "refused"  # who-step refusal: a guest, an outsider, a channel with no
 LIMITED = "limited"  # over the per-user rate limit
 FAILED = "failed"  # the answer step raised (``error``)
 UNDELIVERED = "undelivered"  # answered (maybe) but Slack would not take it
+STOPPED = "stopped"  # the asker pressed stop: nothing recorded, nothing more shown
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class Question:
     turns: tuple[Turn, ...] | None = None  # the conversation so far; None: the delivery's
     reuse: Answer | None = None  # an answer already given, shown again (Share)
     reuse_model: str = ""  # the model that wrote ``reuse``
+    team_id: str = ""  # the workspace it was asked in (Slack)
+    user_team: str = ""  # the asker's own workspace (differs for Slack Connect users)
+    message_ts: str | None = None  # the question's own message (Slack)
 
 
 @dataclass
@@ -124,6 +128,13 @@ class Delivery:
 
     def fail(self, error: Exception) -> None:
         """The answer step raised; tell the asker."""
+
+    def stopped(self) -> bool:
+        """The asker asked to stop this answer (Slack's stop button)."""
+        return False
+
+    def halt(self) -> None:
+        """Stopped: show nothing more of the answer and tell the asker it stopped."""
 
     def deliver(self, result: AskResult) -> Placement | None:
         """Show the recorded answer; None when it could not be shown, or the placement
@@ -196,12 +207,23 @@ class Ask:
         try:  # 4. answer
             self._answer(q, who, delivery, result)
         except Exception as exc:  # noqa: BLE001 - every surface reports it its own way
+            if delivery.stopped():  # the stop raised out of the generator: not a failure
+                return self._stopped(result, delivery)
             result.status, result.error = FAILED, exc
             delivery.fail(exc)  # inside the except: a delivery may log the traceback
             return result
+        if delivery.stopped():  # stopped while an answer without a stream was prepared
+            return self._stopped(result, delivery)
         result.answer_id = self.record(result, placement)  # 5. record
         if delivery.deliver(result) is None:
             result.status = UNDELIVERED
+        return result
+
+    @staticmethod
+    def _stopped(result: AskResult, delivery: Delivery) -> AskResult:
+        """A stopped answer is neither recorded nor shown: the asker said not to."""
+        result.status = STOPPED
+        delivery.halt()
         return result
 
     def _answer(self, q: Question, asker: Asker, delivery: Delivery,

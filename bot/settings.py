@@ -206,6 +206,14 @@ class SlackSettings(_Strict):
     queue: int = Field(200, ge=0, description="questions waiting for a worker before "
                        "askers are told the bot is busy")
     stream_interval_s: float = Field(1.0, ge=0.2, description="chat.update at most this often")
+    streaming: Literal["auto", "off"] = Field("auto", description="auto: answers stream "
+                                              "natively (chat.startStream) where the "
+                                              "workspace allows it, else placeholder and "
+                                              "chat.update; off: always the placeholder")
+    append_interval_s: float = Field(1.0, ge=0.1, description="one answer's "
+                                     "chat.appendStream at most this often")
+    appends_per_minute: int = Field(100, ge=1, description="chat.appendStream calls per "
+                                    "minute for the whole workspace (Slack's Tier 4)")
     stale_alert_days: int = Field(30, ge=0, description="answers this recent get alerts")
     run_scheduler: bool = Field(True, description="serve also runs the sync scheduler")
     claim_lease_s: float = Field(30.0, ge=1, description="a question's dedupe claim lapses "

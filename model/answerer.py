@@ -169,14 +169,22 @@ class Answerer:
         relay = on_text
         if on_text is not None:
             relay = CheckedStream(passages, self.support, on_text)
+        pieces = generator.generate(question, passages, history)
         try:
-            raw = "".join(_tee(generator.generate(question, passages, history), relay))
+            raw = "".join(_tee(pieces, relay))
         except (GeneratorUnavailable, GeneratorError) as exc:
             log.warning("%s generator failed, answering extractively: %s", generator.name, exc)
             result.notes.append(TOO_SLOW if isinstance(exc, GeneratorDeadline) else UNAVAILABLE)
             result.fell_back = True
             self._extractive(result, question, passages)
             return
+        finally:
+            # Closed now, not when the traceback holding it is freed: when ``on_text``
+            # raises (the asker pressed stop), the HTTP stream to the LLM server must end
+            # at once rather than keep generating for no one.
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
         resolved = resolve(raw, passages)
         if not resolved.citations:
             if says_not_covered(raw):

@@ -48,6 +48,8 @@ class FakeLLM:
     replies: list[Reply]
     base_url: str = ""
     requests: list[Recorded] = field(default_factory=list)
+    events_sent: int = 0  # SSE events written by trickling replies (event_delay)
+    hung_up: bool = False  # a trickling reply found the client gone (it closed the stream)
 
     def next_reply(self) -> Reply:
         return self.replies[min(len(self.requests) - 1, len(self.replies) - 1)]
@@ -76,7 +78,7 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
         def _trickle(self, reply: Reply) -> None:
             """Events one by one, no Content-Length: the body ends when the server closes."""
             self.close_connection = True
-            with contextlib.suppress(OSError):
+            try:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.ctype)
                 self.end_headers()
@@ -84,7 +86,10 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                     if event.strip():
                         self.wfile.write(event + b"\n\n")
                         self.wfile.flush()
+                        fake.events_sent += 1
                         time.sleep(reply.event_delay)
+            except OSError:  # the client closed the stream
+                fake.hung_up = True
 
         do_GET = do_POST = _serve
 

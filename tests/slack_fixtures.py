@@ -46,7 +46,11 @@ def slack_settings(tmp_path: Path, source_dir: Path, **slack: Any) -> dict[str, 
         "home": tmp_path / "home",
         "sources": [{"name": "handbook", "type": "directory", "path": str(source_dir)},
                     {"name": "extra", "type": "directory", "path": str(tmp_path / "extra")}],
+        # streaming "off": these tests pin the placeholder-and-update path (the fallback
+        # where a workspace refuses native streaming); tests/test_slack_native_stream.py
+        # asks for "auto", the default, and covers the streamed answers.
         "slack": {"admins": [ADMIN], "admin_group": "SADMINS", "stream_interval_s": 0.2,
+                  "streaming": "off",
                   "audiences": {"managers": {"usergroups": ["SMANAGERS"]},
                                 "hr": {"users": [HR_PERSON]}},
                   "run_scheduler": False, **slack},

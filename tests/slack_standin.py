@@ -38,6 +38,7 @@ APP_ID = "A0TEST"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 BOT_NAME = "policybot"
+SESSION_STATUSES = ("active", "processing", "suspended", "closed")  # agents.sessions
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -144,6 +145,11 @@ class SlackStandIn:
         self.home_views: dict[str, dict[str, Any]] = {}
         # agent view (issue 12): (channel, message ts) -> {"title", "prompts"}
         self.suggested_prompts: dict[tuple[str, str], dict[str, Any]] = {}
+        self.statuses: dict[tuple[str, str], dict[str, Any]] = {}  # streaming and status
+        self.sessions: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self.append_min_interval_s = 0.0
+        self.append_retry_after = 1
+        self._last_append: float | None = None
         self._cond = threading.Condition(threading.RLock())
         self._failures: dict[str, list[_Failure]] = {}
         self._delays: dict[str, list[_Delay]] = {}
@@ -267,6 +273,9 @@ class SlackStandIn:
             self.views.clear()
             self.home_views.clear()
             self.suggested_prompts.clear()
+            self.statuses.clear()
+            self.sessions.clear()
+            self._last_append = None
 
     # -- assertions --------------------------------------------------------------------
 
@@ -346,7 +355,10 @@ class SlackStandIn:
         if is_response_url:
             return 200, {"ok": True}
         assert handler is not None
-        return handler(params)
+        status, answer = handler(params)
+        if "_retry_after" in answer:  # a handler's own 429 (appendStream's rate)
+            extra["Retry-After"] = str(answer.pop("_retry_after"))
+        return status, answer
 
     def _take_failure(self, method: str) -> _Failure | None:
         queue = self._failures.get(method)
@@ -673,6 +685,110 @@ class SlackStandIn:
         self.suggested_prompts[(channel, ts)] = {"title": params.get("title"),
                                                  "prompts": prompts}
         return 200, {"ok": True}
+
+    # streaming and status (issue 12) ------------------------------------------------
+    # chat.startStream / appendStream / stopStream, assistant.threads.setStatus and
+    # agents.sessions.setStatus, with the arguments and answers docs.slack.dev gives them.
+    # A streamed message lives in ``messages`` like any other (``streaming`` True until
+    # stopped), so ``thread()``, ``conversations.replies`` and ``chat.update`` see it.
+    # ``append_min_interval_s``: appends (workspace-wide) closer together than this are
+    # answered 429 with ``Retry-After: append_retry_after``. ``statuses`` and
+    # ``sessions`` hold each thread's latest status and session.
+
+    def _streaming(self, channel: str | None, ts: str | None) -> dict[str, Any] | None:
+        message = self._find(channel, ts) if channel and ts else None
+        return message if message is not None and message.get("streaming") else None
+
+    @staticmethod
+    def _stream_text(params: dict[str, Any]) -> str:
+        text = params.get("markdown_text") or ""
+        for chunk in _decoded(params, "chunks") or []:
+            if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
+                text += chunk.get("text") or ""
+        return text
+
+    def _m_chat_startStream(self, params: dict[str, Any]) -> Answer:
+        channel, thread_ts = params.get("channel"), params.get("thread_ts")
+        if not channel:
+            return 200, {"ok": False, "error": "channel_not_found"}
+        # Streamed messages are replies (thread_ts required); in channels Slack needs the
+        # recipient user and team. The error Slack names for a missing argument varies;
+        # invalid_arguments is its generic one.
+        if not thread_ts or (not str(channel).startswith("D") and not (
+                params.get("recipient_user_id") and params.get("recipient_team_id"))):
+            return 200, {"ok": False, "error": "invalid_arguments"}
+        ts = self._next_ts()
+        message: dict[str, Any] = {
+            "type": "message", "text": self._stream_text(params), "user": BOT_USER_ID,
+            "bot_id": BOT_ID, "app_id": APP_ID, "team": TEAM_ID, "ts": ts, "streaming": True,
+            "recipient_user_id": params.get("recipient_user_id"),
+            "recipient_team_id": params.get("recipient_team_id"),
+        }
+        self._store(channel, message, thread_ts)
+        return 200, {"ok": True, "channel": channel, "ts": ts}
+
+    def _m_chat_appendStream(self, params: dict[str, Any]) -> Answer:
+        message = self._streaming(params.get("channel"), params.get("ts"))
+        if message is None:
+            return 200, {"ok": False, "error": "message_not_in_streaming_state"}
+        text = self._stream_text(params)
+        if not text:
+            return 200, {"ok": False, "error": "invalid_arguments"}
+        now = time.monotonic()
+        last, interval = self._last_append, self.append_min_interval_s
+        if last is not None and interval and now - last < interval:
+            return 429, {"ok": False, "error": "ratelimited",
+                         "_retry_after": self.append_retry_after}
+        self._last_append = now
+        message["text"] += text
+        return 200, {"ok": True, "channel": params["channel"], "ts": message["ts"]}
+
+    def _m_chat_stopStream(self, params: dict[str, Any]) -> Answer:
+        channel = params.get("channel")
+        message = self._streaming(channel, params.get("ts"))
+        if message is None:
+            return 200, {"ok": False, "error": "message_not_in_streaming_state"}
+        session_status = params.get("session_status")
+        if session_status is not None and session_status not in SESSION_STATUSES:
+            return 200, {"ok": False, "error": "invalid_arguments"}
+        message["text"] += self._stream_text(params)
+        blocks = _decoded(params, "blocks")
+        if blocks:
+            message["blocks"] = blocks
+        message["streaming"] = False
+        if session_status is not None:
+            thread = message.get("thread_ts", message["ts"])
+            self.sessions.setdefault((channel, thread), {})["status"] = session_status
+        finished = {k: v for k, v in message.items()
+                    if k not in ("streaming", "recipient_user_id", "recipient_team_id")}
+        return 200, {"ok": True, "channel": channel, "ts": message["ts"], "message": finished}
+
+    def _m_assistant_threads_setStatus(self, params: dict[str, Any]) -> Answer:
+        channel, thread_ts = params.get("channel_id"), params.get("thread_ts")
+        if not channel:
+            return 200, {"ok": False, "error": "channel_not_found"}
+        if not thread_ts:
+            return 200, {"ok": False, "error": "invalid_thread_ts"}
+        if "status" not in params:
+            return 200, {"ok": False, "error": "invalid_arguments"}
+        loading = _decoded(params, "loading_messages") or []
+        if len(loading) > 10:  # "Maximum of 10 messages"
+            return 200, {"ok": False, "error": "invalid_arguments"}
+        self.statuses[(channel, thread_ts)] = {"status": params["status"],
+                                               "loading_messages": list(loading)}
+        return 200, {"ok": True}
+
+    def _m_agents_sessions_setStatus(self, params: dict[str, Any]) -> Answer:
+        channel, status = params.get("channel_id"), params.get("status")
+        if not channel:
+            return 200, {"ok": False, "error": "channel_not_found"}
+        if status not in SESSION_STATUSES:
+            return 200, {"ok": False, "error": "invalid_arguments"}
+        session = self.sessions.setdefault((channel, params.get("thread_ts")), {})
+        session["status"] = status
+        if params.get("title"):
+            session["title"] = params["title"]
+        return 200, {"ok": True, "status": status, "title": session.get("title", "")}
 
 
 def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:

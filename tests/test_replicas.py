@@ -123,7 +123,7 @@ def _config(root: Path, name: str, indexed: Path, model_cache: Path, db_url: str
         f"path = {json.dumps(str(root / 'docs'))}",
         "[[sources]]", 'name = "extra"', 'type = "directory"',
         f"path = {json.dumps(str(root / 'extra'))}", 'schedule = "2s"',
-        "[slack]", "run_scheduler = true", "stream_interval_s = 0.2",
+        "[slack]", "run_scheduler = true", "stream_interval_s = 0.2", 'streaming = "off"',
         f"claim_lease_s = {LEASE_S}", f"admins = [{json.dumps(ADMIN)}]", ""]),
         encoding="utf-8")
     return config

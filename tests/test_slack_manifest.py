@@ -48,6 +48,12 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "views_update": None,
     # agent view (issue 12): the Messages tab's starter prompts
     "assistant_threads_setSuggestedPrompts": "assistant:write",
+    # streaming and status (issue 12): each is chat:write on docs.slack.dev
+    "chat_startStream": "chat:write",
+    "chat_appendStream": "chat:write",
+    "chat_stopStream": "chat:write",
+    "assistant_threads_setStatus": "chat:write",
+    "agents_sessions_setStatus": "chat:write",
 }
 # Bot events → the scope Slack requires to deliver each.
 EVENT_SCOPES: dict[str, str | None] = {
@@ -58,6 +64,7 @@ EVENT_SCOPES: dict[str, str | None] = {
     "message.groups": "groups:history",
     "message.mpim": "mpim:history",
     "assistant_thread_started": None,  # Slack's docs: "No scopes required"
+    "agent_session_stopped": None,  # its reference lists no scope (issue 12)
 }
 # bolt's ``@app.event("message")`` hears every message event the app subscribes to; the
 # bot answers DMs and follow-ups in public and private channel threads.

@@ -90,7 +90,9 @@ def _home(root: Path, indexed: Path) -> Path:
         f"path = {json.dumps(str(root / 'docs'))}",
         "[[sources]]", 'name = "extra"', 'type = "directory"',
         f"path = {json.dumps(str(root / 'extra'))}",
-        "[slack]", "run_scheduler = false", "stream_interval_s = 0.2", ""]), encoding="utf-8")
+        # the placeholder path: these tests are about serving, not how answers render
+        "[slack]", "run_scheduler = false", "stream_interval_s = 0.2", 'streaming = "off"',
+        ""]), encoding="utf-8")
     return config
 
 

@@ -8,7 +8,7 @@ from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.slack.dedupe import dedupe_middleware
-from bot.slack.listeners import actions, agent, commands, events, home
+from bot.slack.listeners import actions, agent, commands, events, home, stopping
 from bot.slack.services import Services
 from bot.slack.stale import alert_stale_answers
 from indexer.index import SyncResult
@@ -57,7 +57,7 @@ def build_app(svc: Services, signing_secret: str | None) -> App:
         svc.bot_user_id = auth["user_id"]
         svc.access.people.set_workspace(auth)  # to tell Slack Connect users apart
     app.use(dedupe_middleware(svc))
-    for listeners in (events, commands, actions, home, agent):
+    for listeners in (events, commands, actions, home, agent, stopping):
         listeners.register(app, svc)
     watch_syncs(svc)
     return app

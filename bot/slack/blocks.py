@@ -45,7 +45,7 @@ def shown_text(answer: Answer) -> str:
     return " ".join(with_markers(s.text.strip(), s.citations) for s in kept)
 
 
-def _states_fact(answer: Answer) -> bool:
+def states_fact(answer: Answer) -> bool:
     return not answer.abstained and answer.grounded and bool(shown_text(answer))
 
 
@@ -97,7 +97,7 @@ def _tail(answer: Answer, answer_id: str, share: bool, feedback: bool) -> list[B
 def answer_markdown(answer: Answer) -> str:
     """The shown answer text as standard Markdown with ``[n]`` linked ('' when it states
     no fact): for a markdown block, or for ``markdown_text`` when streaming."""
-    return markdown.render(shown_text(answer), answer.citations) if _states_fact(answer) else ""
+    return markdown.render(shown_text(answer), answer.citations) if states_fact(answer) else ""
 
 
 def _sources(answer: Answer, max_blocks: int) -> list[Block]:
@@ -132,7 +132,7 @@ def closing_blocks(answer: Answer, answer_id: str) -> list[Block]:
     :func:`answer_messages` for text that does not fit)."""
     tail = _tail(answer, answer_id, share=False, feedback=True)
     room = limits.MESSAGE_BLOCKS - len(tail)
-    body = _sources(answer, room) if _states_fact(answer) else _other_body(answer, room)
+    body = _sources(answer, room) if states_fact(answer) else _other_body(answer, room)
     return body + tail
 
 
@@ -165,7 +165,7 @@ def answer_messages(answer: Answer, *, answer_id: str, share: bool = False,
     (bot.slack.long_answers.send_all does, re-splitting on ``msg_too_long``). Text that
     would need more than ``max_messages`` messages is cut with "…" there."""
     tail = _tail(answer, answer_id, share, feedback)
-    if _states_fact(answer):
+    if states_fact(answer):
         text_room = max(min(budget, limits.MARKDOWN_TEXT) - 1, 200)
         pieces = markdown.split(answer_markdown(answer), text_room)
         if len(pieces) > max(max_messages, 1):  # beyond any real answer: cut, not flood
@@ -189,7 +189,7 @@ def answer_blocks(answer: Answer, *, answer_id: str, share: bool = False,
     to show all of it over several messages."""
     tail = _tail(answer, answer_id, share, feedback)
     budget = limits.MESSAGE_TEXT_BUDGET
-    if not _states_fact(answer):
+    if not states_fact(answer):
         body = _other_body(answer, limits.MESSAGE_BLOCKS - len(tail))
         while len(body) > 1 and _chars(body) + _chars(tail) > budget:
             body.pop()
@@ -231,7 +231,7 @@ def answer_text(answer: Answer) -> str:
     """The plain fallback for notifications and screen readers: no links, no markup."""
     if answer.outcome == EVIDENCE and answer.evidence:
         text = messages.EVIDENCE_TEXT
-    elif not _states_fact(answer):
+    elif not states_fact(answer):
         text = messages.ABSTAIN if answer.abstained else messages.UNGROUNDED
     else:
         text = " ".join(MARKER.sub("", shown_text(answer)).split())

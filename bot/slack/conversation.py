@@ -87,14 +87,14 @@ class InConversation(Delivery):
 
         try:  # the placeholder becomes the answer; a long one continues in the thread
             send_all(answer_messages(result.answer, answer_id=result.answer_id), first,
-                     self._post)
+                     self._post_part)
         except SlackApiError:
             if not shown:
                 return None
             log.warning("answer %s shown in part: a continuation was refused", result.answer_id)
         return Placement()
 
-    def _post(self, message: dict[str, Any]) -> None:
+    def _post_part(self, message: dict[str, Any]) -> None:
         try:
             self.svc.client.chat_postMessage(channel=self.q.channel_id, thread_ts=self.q.thread_ts,
                                              text=message["text"], blocks=message["blocks"],

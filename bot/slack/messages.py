@@ -284,3 +284,16 @@ def gap_line(question: str, asked: int, people: int) -> str:
     """One gap: how often it was asked, by how many people (never who), and its wording."""
     who = "1 person" if people == 1 else f"{people} people"
     return f"• *{asked}×* {escape(truncate(' '.join(question.split()), 200))} _({who})_"
+
+# streaming and status (issue 12)
+# The thread's status while an answer is prepared (assistant.threads.setStatus): Slack
+# shows "<app name> <status>" and rotates through the loading messages.
+STATUS_WORKING = "is looking this up…"
+LOADING_MESSAGES = ("Searching the handbook…", "Reading the passages that match…",
+                    "Checking every citation…", "Writing the answer…")
+STOPPED = "Stopped. Nothing more will be added to this answer; ask again whenever you like."
+
+
+def session_title(question: str) -> str:
+    """The agent session's title (its name in the user's list of conversations)."""
+    return truncate(" ".join(question.split()), 60) or "Policy question"

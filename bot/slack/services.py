@@ -39,6 +39,7 @@ class Services:
     bot_user_id: str = ""
     adapters: Any = None  # AdapterRegistry when an OpenAI-compatible server answers
     claims: Any = None  # QuestionClaims (bot.slack.dedupe): leased dedupe of questions
+    native: Any = None  # NativeState (bot.slack.native_stream): streams, stops, refusals
     on_close: list[Callable[[], None]] = field(default_factory=list)
     _answerer: Answerer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -68,6 +69,10 @@ class Services:
 
             self.claims = QuestionClaims(self.history, self.settings.slack.claim_lease_s)
             self.on_close.append(self.claims.close)
+        if self.native is None:
+            from bot.slack.native_stream import NativeState
+
+            self.native = NativeState(self.client, self.settings.slack)
         from bot.slack.asking import slack_ask
 
         self.ask = slack_ask(self)

@@ -12,8 +12,9 @@ from slack_bolt import App
 
 from bot.ask import Question
 from bot.slack import messages
-from bot.slack.conversation import InConversation, tell
+from bot.slack.conversation import tell
 from bot.slack.dedupe import claim_final, event_key
+from bot.slack.native_stream import delivery_for
 from bot.slack.questions import mentions, message_key, question_text, skip_reason
 from bot.slack.services import Services
 from bot.slack.workers import Busy
@@ -57,7 +58,10 @@ def _question(svc: Services, body: dict[str, Any], thread: str | None,
     return Question(question_text(event.get("text", ""), svc.bot_user_id), surface,
                     user_id=event.get("user", ""), channel_id=event["channel"], private=dm,
                     visibility="dm" if dm else "public", thread_ts=thread,
-                    keys=tuple(k for k in (event_key(body), message_key(event)) if k))
+                    keys=tuple(k for k in (event_key(body), message_key(event)) if k),
+                    team_id=body.get("team_id") or event.get("team", ""),
+                    user_team=event.get("user_team") or event.get("team", ""),
+                    message_ts=event.get("ts"))
 
 
 def _submit(svc: Services, q: Question, job: Any) -> None:
@@ -71,7 +75,7 @@ def _submit(svc: Services, q: Question, job: Any) -> None:
 
 
 def _answer(svc: Services, q: Question) -> None:
-    svc.ask(q, InConversation(svc, q))
+    svc.ask(q, delivery_for(svc, q))
 
 
 def _follow_up(svc: Services, q: Question) -> None:
