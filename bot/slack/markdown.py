@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 
 from bot.slack import limits
+from bot.slack.cutting import Cutter
 from model.answer import Citation
 from model.citations import MARKER
 
@@ -35,6 +36,7 @@ _URL_UNSAFE = {" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E", "\\":
 # Spans a cut must not fall inside: [links](url) and backslash escapes.
 _ATOMIC = re.compile(r"\[(?:\\.|[^\]\\\n])*\]\([^()\s]*\)|\\.")
 _SENTENCE_END = re.compile(r"[.!?…](?:\))?\s+")
+_CUTTER = Cutter(_ATOMIC, _SENTENCE_END, lines_first=True)
 ELLIPSIS = "…"
 
 
@@ -100,45 +102,10 @@ def render(text: str, citations: Sequence[Citation]) -> str:
     return "".join(out)
 
 
-def _safe(text: str, pos: int) -> int:
-    """``pos`` moved back to the start of any link or escape it would split."""
-    for m in _ATOMIC.finditer(text):
-        if m.start() >= pos:
-            break
-        if m.start() < pos < m.end():
-            return m.start()
-    return pos
-
-
-def _best_cut(text: str, limit: int) -> int:
-    """Where to cut to keep at most ``limit`` characters: paragraph, line, sentence, word."""
-    window = text[:limit + 1]
-    candidates = [window.rfind("\n\n"), window.rfind("\n"),
-                  max((m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= limit),
-                      default=-1),
-                  window.rfind(" ")]
-    for pos in candidates:
-        pos = _safe(text, pos) if pos > 0 else pos
-        if pos > limit // 3:
-            return pos
-    pos = _safe(text, limit)
-    return pos if pos > 0 else limit
-
-
 def split(md: str, limit: int = limits.MARKDOWN_TEXT) -> list[str]:
     """Markdown in pieces of at most ``limit`` characters, none empty, links intact; a
     piece ends at a paragraph or list item where one is near, so each reads on its own."""
-    pieces: list[str] = []
-    rest = md.strip()
-    while len(rest) > limit:
-        cut = _best_cut(rest, limit)
-        piece = rest[:cut].strip()
-        if piece:
-            pieces.append(piece)
-        rest = rest[cut:].strip()
-    if rest:
-        pieces.append(rest)
-    return pieces
+    return _CUTTER.split(md, limit)
 
 
 def truncate(md: str, limit: int) -> str:

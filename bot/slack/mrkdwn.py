@@ -11,11 +11,13 @@ import re
 from datetime import UTC, datetime
 
 from bot.slack import limits
+from bot.slack.cutting import Cutter
 
 ELLIPSIS = "…"
 # Spans a cut must not fall inside: <links|and mentions> and &entities;
 _ATOMIC = re.compile(r"<[^<>\n]*>|&(?:amp|lt|gt);")
 _SENTENCE_END = re.compile(r"[.!?…](?:\)|\]|>)*\s+")
+_CUTTER = Cutter(_ATOMIC, _SENTENCE_END)
 _URL_UNSAFE = {"|": "%7C", ">": "%3E", "<": "%3C", " ": "%20", "\n": "%0A", "\t": "%09"}
 
 
@@ -37,16 +39,6 @@ def link(url: str, label: str) -> str:
     return f"<{safe}|{text}>"
 
 
-def _safe_cut(text: str, pos: int) -> int:
-    """``pos`` moved back to the start of any link or entity it would split."""
-    for m in _ATOMIC.finditer(text):
-        if m.start() >= pos:
-            break
-        if m.start() < pos < m.end():
-            return m.start()
-    return pos
-
-
 def truncate(text: str, limit: int) -> str:
     """``text`` in at most ``limit`` characters, ending with "…" on a word boundary if cut."""
     if len(text) <= limit:
@@ -54,10 +46,10 @@ def truncate(text: str, limit: int) -> str:
     if limit <= len(ELLIPSIS):
         return ELLIPSIS[:max(limit, 0)]
     room = limit - len(ELLIPSIS)
-    cut = _safe_cut(text, room)
+    cut = _CUTTER.safe(text, room)
     space = max(text.rfind(" ", 0, cut + 1), text.rfind("\n", 0, cut + 1))
     if space > room // 2:
-        cut = _safe_cut(text, space)
+        cut = _CUTTER.safe(text, space)
     return text[:cut].rstrip() + ELLIPSIS
 
 
@@ -67,34 +59,9 @@ def quote(text: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in lines)
 
 
-def _best_cut(text: str, limit: int) -> int:
-    """Where to split ``text`` to keep at most ``limit`` characters: paragraph, sentence, word."""
-    window = text[:limit + 1]
-    candidates = [window.rfind("\n\n")]
-    candidates.append(max((m.end() for m in _SENTENCE_END.finditer(window)
-                           if m.end() <= limit), default=-1))
-    candidates.append(max(window.rfind(" "), window.rfind("\n")))
-    for pos in candidates:
-        pos = _safe_cut(text, pos) if pos > 0 else pos
-        if pos > limit // 3:
-            return pos
-    pos = _safe_cut(text, limit)
-    return pos if pos > 0 else limit
-
-
 def split(text: str, limit: int = limits.SECTION_TEXT) -> list[str]:
     """Mrkdwn ``text`` in pieces of at most ``limit`` characters, none empty, links intact."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        cut = _best_cut(rest, limit)
-        piece = rest[:cut].strip()
-        if piece:
-            pieces.append(piece)
-        rest = rest[cut:].strip()
-    if rest:
-        pieces.append(rest)
-    return pieces
+    return _CUTTER.split(text, limit)
 
 
 def date(when: datetime | str | float | int | None, fallback: str = "never") -> str:
