@@ -182,7 +182,9 @@ class SlackStandIn:
         """Stop serving, cut short any ``latency_s`` waits, and join all threads."""
         self._stopping.set()
         if self._server is not None:
-            self._server.shutdown()
+            # shutdown() waits for serve_forever to return: forever, if its thread is gone
+            if self._thread is not None and self._thread.is_alive():
+                self._server.shutdown()
             self._server.server_close()
             self._server = None
         if self._thread is not None:
