@@ -74,16 +74,14 @@ def _git(*args: str, cwd: Path | None = None) -> str | None:
     return out.stdout.strip()
 
 
-def source_name(target: str) -> str:
-    """A valid source name from the folder, repository or host name."""
-    parts = urlsplit(target)
-    if parts.scheme in ("http", "https") and not _GIT_URL.search(target) and \
-            len([s for s in parts.path.split("/") if s]) != 2:
-        raw = parts.hostname or "site"
-    else:
+def source_name(target: str, kind: str) -> str:
+    """A valid source name: the folder's, the repository's or the site's host name."""
+    if kind == DIRECTORY:
+        raw = Path(target).expanduser().resolve().name
+    elif kind == GIT:
         raw = re.sub(r"\.git/?$", "", target.rstrip("/")).rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-        if Path(target).expanduser().is_dir():
-            raw = Path(target).expanduser().resolve().name
+    else:
+        raw = urlsplit(target).hostname or "site"
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", raw).strip("-._")
     return name or "handbook"
 
@@ -206,7 +204,7 @@ def starter_for(target: str, cache_dir: Path, name: str | None = None,
                 allow_private_network: bool = False) -> Starter:
     """The source entry for ``target`` (folder, git URL or site URL) and its listing."""
     kind = kind_of(target)
-    name = name or source_name(target)
+    name = name or source_name(target, kind)
     if kind == DIRECTORY:
         return for_directory(Path(target), name)
     if kind == GIT:

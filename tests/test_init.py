@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from indexer.config import load_settings
-from indexer.starter import forge_template, kind_of
+from indexer.starter import forge_template, kind_of, source_name
 from tests.conftest import write
 from tests.test_cli import POLICYBOT, run
 
@@ -213,6 +213,14 @@ def test_an_unknown_forge_gets_a_link_and_a_note_to_check_it() -> None:
     template, note = forge_template("https://git.acme.io/hr/handbook.git", "main", "policies")
     assert template == "https://git.acme.io/hr/handbook/blob/main/policies/{path}"
     assert "check that `url` opens a file" in note
+
+
+def test_a_source_is_named_after_what_it_is(tmp_path: Path) -> None:
+    assert source_name(str(tmp_path / "people ops"), "directory") == "people-ops"
+    assert source_name("git@gitlab.com:acme/handbook.git", "git") == "handbook"
+    # a site's page two folders deep is still named after the site, as its kind says
+    url = "https://handbook.acme.com/policies/leave"
+    assert source_name(url, kind_of(url)) == "handbook.acme.com"
 
 
 def test_targets_are_told_apart(tmp_path: Path) -> None:
