@@ -94,9 +94,14 @@ class InConversation(Delivery):
             log.warning("answer %s shown in part: a continuation was refused", result.answer_id)
         return Placement()
 
+    def _part_thread(self) -> str | None:
+        """Where a long answer's later parts go: the thread the answer is in."""
+        return self.q.thread_ts
+
     def _post_part(self, message: dict[str, Any]) -> None:
         try:
-            self.svc.client.chat_postMessage(channel=self.q.channel_id, thread_ts=self.q.thread_ts,
+            self.svc.client.chat_postMessage(channel=self.q.channel_id,
+                                             thread_ts=self._part_thread(),
                                              text=message["text"], blocks=message["blocks"],
                                              unfurl_links=False, unfurl_media=False)
         except SlackApiError as exc:

@@ -56,6 +56,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.conversation import InConversation
 from bot.slack.kit import Block
+from bot.slack.long_answers import send_all
 from bot.slack.markdown import escape
 from bot.slack.outcome import failure_text
 from bot.slack.streaming import Throttled
@@ -272,17 +273,18 @@ class NativeStream(InConversation):
                 self.svc.history.set_message(result.answer_id, ts, self.thread)
         return Placement(message_ts=ts) if ok else None
 
+    def _part_thread(self) -> str | None:
+        return self.thread  # a streamed answer is always in a thread
+
     def _continue(self, more: Sequence[dict[str, Any]]) -> None:
-        """The parts of a long answer after the first, posted in the thread in order."""
-        for part in more:
-            try:
-                self.svc.client.chat_postMessage(
-                    channel=self.q.channel_id, thread_ts=self.thread, text=part["text"],
-                    blocks=part["blocks"], unfurl_links=False, unfurl_media=False)
-            except SlackApiError as exc:
-                self.svc.slack_error("chat.postMessage", exc)
-                log.warning("answer shown in part: a continuation was refused")
-                return
+        """The parts of a long answer after the first, posted in the thread in order (a
+        part Slack refuses as too long is halved, as on the placeholder path)."""
+        if not more:
+            return
+        try:
+            send_all(more, self._post_part, self._post_part)
+        except SlackApiError:
+            log.warning("answer shown in part: a continuation was refused")
 
     # -- partial text ----------------------------------------------------------------
 
