@@ -1,7 +1,9 @@
 """PolicyIndex: the one object the CLI, the scheduler and the Slack app use to index.
 
 It wires settings to the store, the embedding model, the state database and the sources,
-loading the heavy parts (the model, LanceDB) only when first needed.
+loading the heavy parts (the model, LanceDB) only when first needed: the modules that
+import LanceDB are imported there too, so ``policybot status`` (which reads the counts the
+last sync recorded, :mod:`indexer.index_counts`) never loads it.
 """
 
 from __future__ import annotations
@@ -11,19 +13,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from indexer import index_counts
 from indexer.chunking import Chunker
 from indexer.config import Settings
 from indexer.embedding import Embedder
 from indexer.lock import index_lock
 from indexer.progress import Progress
-from indexer.retrieval import Retriever, configured_audiences
 from indexer.rows import row_shape
 from indexer.sources import build_source
 from indexer.state import StateDB, utcnow
-from indexer.store import ChunkStore
-from indexer.sync import SourceReport, SourceSync, run_record
+
+if TYPE_CHECKING:  # these import LanceDB: loaded where first used
+    from indexer.retrieval import Retriever
+    from indexer.store import ChunkStore
+    from indexer.sync import SourceReport
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,8 @@ class PolicyIndex:
 
     @property
     def store(self) -> ChunkStore:
+        from indexer.store import ChunkStore
+
         return self._once("store", lambda: ChunkStore(
             self.settings.lance_uri, self.settings.index.table,
             self.settings.index.read_consistency_s))
@@ -91,12 +98,16 @@ class PolicyIndex:
     def sync(self, names: list[str] | None = None, full: bool = False, trigger: str = "cli",
              progress: Progress | None = None) -> SyncResult:
         """Sync the named sources (all when None), one sync per index at a time."""
+        from indexer.sync import SourceSync
+
         configs = [self.settings.source(n) for n in names] if names else self.settings.sources
         progress = progress or Progress()
         started = time.perf_counter()
         reports = []
         with index_lock(self.settings.home, self.settings.index.table,
                         self.settings.index.lock_timeout_s, self.settings.database_url):
+            # Until this sync records what it leaves, status counts in the index itself.
+            self.state.forget_counts(self.settings.index.table)
             self.store.refresh()
             for config in configs:
                 began = utcnow()
@@ -114,6 +125,8 @@ class PolicyIndex:
             if self.store.exists and any(r.added or r.updated or r.deleted or r.reshaped
                                              for r in reports):
                 self.store.maintain(self.settings.index.vector_index_min_rows)
+            index_counts.record(self.state, self.store, self.settings.lance_uri,
+                                self.settings.index.table)
         result = SyncResult(reports, time.perf_counter() - started)
         for listener in list(self.on_synced):
             try:
@@ -123,6 +136,8 @@ class PolicyIndex:
         return result
 
     def _record(self, report: SourceReport, trigger: str, began: Any) -> None:
+        from indexer.sync import run_record
+
         self.state.record_run(run_record(report, trigger, began), report.failures,
                               report.empties)
         log.info("sync %s: %s added=%d updated=%d unchanged=%d deleted=%d failed=%d "
@@ -133,6 +148,8 @@ class PolicyIndex:
     def _prune(self, name: str, trigger: str) -> SourceReport:
         """Remove every row of a source that is no longer configured. Retrieval already
         ignores it; pruning makes the index hold only what the configuration names."""
+        from indexer.sync import SourceReport
+
         began, started = utcnow(), time.perf_counter()
         docs = sorted(f"{name}:{p}" for p in self.store.documents(name))
         self.store.delete_source(name)
@@ -146,6 +163,8 @@ class PolicyIndex:
 
     def retriever(self) -> Retriever:
         """A retriever over the current index; IndexMissingError before the first sync."""
+        from indexer.retrieval import Retriever, configured_audiences
+
         self.store.table  # noqa: B018 - fail early with "run policybot sync"
         return Retriever(self.store, self.embedder, self.settings.retrieval,
                          configured_audiences(self.settings.sources))

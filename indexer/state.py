@@ -1,4 +1,5 @@
-"""Relational state: the history of sync runs and the documents each run could not index.
+"""Relational state: the history of sync runs, the documents each run could not index, and
+what the index held when the last sync finished (so ``policybot status`` needs no LanceDB).
 
 SQLAlchemy Core over SQLite by default (a file in the PolicyBot home) or PostgreSQL in
 production; the tables are registered on :data:`indexer.db.metadata` and created by its
@@ -7,6 +8,7 @@ migrations, and the scheduler's job store lives in the same database.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     desc,
     insert,
     select,
@@ -52,6 +55,31 @@ sync_failures = Table(
     # "failed": could not be indexed; "empty": read, but holds no text (a redirect-only page)
     Column("kind", String(20), nullable=False, default="failed", server_default="failed"),
 )
+
+# What the index held when the last sync of it finished: one row per LanceDB table, written
+# at the end of every sync and deleted at its start, so a row exists only while it is true
+# of every commit a sync made (0005_index_counts; read by indexer.index_counts).
+index_counts = Table(
+    "index_counts", metadata,
+    Column("index_name", String(200), primary_key=True),  # the LanceDB table
+    Column("uri", Text, nullable=False),  # the LanceDB URI the counts were read from
+    # the table's commits on a local disk when counted (indexer.index_counts); NULL on
+    # object storage, where only a sync (which deletes this row first) writes the table
+    Column("fingerprint", Text),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # {source: {"documents", "chunks", "spaces": {vector space: rows}, "undated"}}, JSON
+    Column("sources", Text, nullable=False),
+)
+
+
+@dataclass
+class RecordedCounts:
+    """What :data:`index_counts` holds for one index."""
+
+    uri: str
+    fingerprint: str | None
+    recorded_at: datetime
+    sources: dict[str, dict[str, Any]]
 
 
 @dataclass
@@ -119,6 +147,30 @@ class StateDB:
                                 .where(sync_failures.c.run_id == run_id,
                                        sync_failures.c.kind == kind))
             return [(p, r) for p, r in rows]
+
+    def record_counts(self, index_name: str, counts: RecordedCounts) -> None:
+        """What ``index_name`` holds now, replacing what was recorded before."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(index_counts).where(index_counts.c.index_name == index_name))
+            conn.execute(insert(index_counts).values(
+                index_name=index_name, uri=counts.uri, fingerprint=counts.fingerprint,
+                recorded_at=counts.recorded_at, sources=json.dumps(counts.sources)))
+
+    def forget_counts(self, index_name: str) -> None:
+        """Before a sync writes: from here until it records again, status counts afresh."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(index_counts).where(index_counts.c.index_name == index_name))
+
+    def recorded_counts(self, index_name: str) -> RecordedCounts | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(index_counts).where(
+                index_counts.c.index_name == index_name)).first()
+        if row is None:
+            return None
+        when = row.recorded_at
+        return RecordedCounts(row.uri, row.fingerprint,
+                              when.replace(tzinfo=UTC) if when.tzinfo is None else when,
+                              json.loads(row.sources))
 
 
 def utcnow() -> datetime:

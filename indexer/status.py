@@ -1,9 +1,15 @@
-"""What ``policybot status`` (and later the Slack App Home) shows about the index."""
+"""What ``policybot status`` and the Slack App Home show about the index.
+
+The counts come from the state database, where each sync records them
+(:mod:`indexer.index_counts`), so status starts without loading LanceDB; only an index
+that no sync of this release has counted yet is counted in LanceDB, and said so.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from indexer import index_counts
 from indexer.embedding import vector_space
 from indexer.scheduler import next_runs
 
@@ -11,12 +17,15 @@ from indexer.scheduler import next_runs
 def index_status(index: Any) -> dict[str, Any]:
     """Per source: type, documents, chunks, last sync and its outcome, next run."""
     settings = index.settings
-    counts = index.store.counts()
+    counted = index_counts.current(index.state, settings.lance_uri, settings.index.table,
+                                   lambda: index.store)
+    counts = counted.sources
     last = index.state.last_runs()
     upcoming = next_runs(settings.db_url, settings.sources)
     sources = []
     for cfg in settings.sources:
-        docs, chunks = counts.get(cfg.name, (0, 0))
+        held = counts.get(cfg.name) or index_counts.SourceCounts()
+        docs, chunks = held.documents, held.chunks
         run = last.get(cfg.name)
         next_at, stored = upcoming.get(cfg.name, (None, False))
         sources.append({
@@ -35,8 +44,11 @@ def index_status(index: Any) -> dict[str, Any]:
             "embedding_model": settings.embedding.model,
             "embedding": {"backend": settings.embedding.backend,
                           "space": vector_space(settings.embedding),
-                          "index_spaces": index.store.spaces()},
+                          "index_spaces": counted.spaces()},
             "sources": sources,
+            # recorded (by the last sync) | index (counted now: no sync recorded them yet)
+            # | empty (nothing indexed yet)
+            "counts_from": counted.origin, "counts_recorded_at": counted.recorded_at,
             # rows from before readers' versions and dates were stored (indexer.dating)
-            "undated_rows": index.store.undated(),
+            "undated_rows": counted.undated,
             "unconfigured_sources_in_index": orphans}

@@ -220,6 +220,33 @@ class ChunkStore:
             return self.table.count_rows()
         return self.table.count_rows("doc_date IS NULL")
 
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """source → its documents, chunks, rows per vector space and undated rows, in one
+        scan: what the sync records for ``policybot status`` (:mod:`indexer.index_counts`)."""
+        if not self.exists:
+            return {}
+        names = self.table.schema.names
+        columns = ["source", "doc_id"] + [c for c in ("embedding", "doc_date") if c in names]
+        rows = self.table.search().select(columns).limit(None).to_arrow()
+        n = rows.num_rows
+        spaces = rows["embedding"].to_pylist() if "embedding" in names else [None] * n
+        # a table from before readers' dates: every row is undated (see undated())
+        dates = rows["doc_date"].to_pylist() if "doc_date" in names else [None] * n
+        docs: dict[str, set[str]] = {}
+        out: dict[str, dict[str, Any]] = {}
+        for source, doc, space, date in zip(rows["source"].to_pylist(),
+                                            rows["doc_id"].to_pylist(), spaces, dates,
+                                            strict=True):
+            entry = out.setdefault(source, {"documents": 0, "chunks": 0, "spaces": {},
+                                            "undated": 0})
+            docs.setdefault(source, set()).add(doc)
+            entry["chunks"] += 1
+            entry["spaces"][space or ""] = entry["spaces"].get(space or "", 0) + 1
+            entry["undated"] += date is None
+        for source, entry in out.items():
+            entry["documents"] = len(docs[source])
+        return out
+
     def counts(self) -> dict[str, tuple[int, int]]:
         """source → (documents, chunks)."""
         if not self.exists:

@@ -53,6 +53,10 @@ def status(info: dict[str, Any]) -> str:
         lines.append(f"note: {info['undated_rows']} rows predate per-document versions and "
                      "dates (their sources show the sync day): run `policybot sync` to fill "
                      "them in (documents are re-read, nothing is re-embedded)")
+    if info.get("counts_from") == "index":
+        lines.append("note: documents and chunks were counted in the index, as no sync has "
+                     "recorded them yet: the next `policybot sync` records them, and status "
+                     "starts faster after it")
     if not info["sources"]:
         lines.append("no sources configured")
     for s in info["sources"]:
