@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from indexer.config import ChunkingSettings, check_audience
 from indexer.dating import Dating
 from indexer.documents import Chunk, ParsedDocument
 from indexer.errors import ParseError
+from indexer.parsing.util import safe_link
 from indexer.sources.base import Source
 
 
@@ -23,7 +26,9 @@ def sha(text: str | bytes, size: int = 32) -> str:
 # every document is re-derived (not re-embedded) at the next sync.
 # 2: rows carry the version and date shown to readers (indexer.dating) and the sections
 # merged into a chunk (``sections``) and the links in its text (``links``)
-ROW_FORMAT = 2
+# 3: links to other files of the source resolved against its ``url`` (resolve_links),
+# DOCX hyperlinks kept
+ROW_FORMAT = 3
 # Source keys that only decide *which* documents are fetched or *how* politely, never what
 # a row of a given document holds. Every other key (audience, url, path, repo, branch,
 # subdir, and any key added later) is part of the shape: fail closed, re-derive.
@@ -142,8 +147,46 @@ def build_rows(source: Source, path: str, version: str, doc_hash: str, title: st
         "ordinal": c.ordinal, "embedding": space,
         "version_label": shown.version, "doc_date": shown.date or None,
         "dated_by": shown.kind or None, "sections": _sections(source, path, version, c),
-        "links": json.dumps(c.links, ensure_ascii=False) if c.links else None,
+        "links": _links(resolve_links(source, path, version, c.links)),
     } for c in chunks]
+
+
+def _links(links: list[tuple[str, str]]) -> str | None:
+    return json.dumps(links, ensure_ascii=False) if links else None
+
+
+def resolve_links(source: Source, path: str, version: str,
+                  links: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Links as readers can follow them: absolute http(s) and mailto links as they are;
+    a link to another file of the source (``../forms/leave.md``, ``./travel.md#per-diem``,
+    ``#per-diem``), which the parser keeps as written, made absolute the way citations
+    are, through the source's ``url`` template (:meth:`Source.link`) and the document's
+    version. Dropped: a path that leaves the source, and any link that does not come out
+    absolute (a folder without a ``url`` links to ``file:`` paths nobody else can open)."""
+    out: list[tuple[str, str]] = []
+    for text, url in links:
+        found = safe_link(url)
+        if found is None:
+            target = _relative_target(path, url)
+            found = safe_link(source.link(target[0], version, target[1])) if target else None
+        if found and (text, found) not in out:
+            out.append((text, found))
+    return out
+
+
+def _relative_target(path: str, href: str) -> tuple[str, str | None] | None:
+    """(path in the source, fragment) of a relative link from the document at ``path``;
+    None when it leads outside the source."""
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or parts.path.startswith("/"):
+        return None
+    fragment = unquote(parts.fragment) or None
+    if not parts.path:
+        return path, fragment
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), unquote(parts.path)))
+    if joined in (".", "..") or joined.startswith(("../", "/")):
+        return None
+    return joined, fragment
 
 
 def _sections(source: Source, path: str, version: str, chunk: Chunk) -> str | None:

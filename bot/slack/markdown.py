@@ -35,6 +35,7 @@ _URL_UNSAFE = {" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E", "\\":
                "\n": "%0A", "\t": "%09", "[": "%5B", "]": "%5D"}
 # Spans a cut must not fall inside: [links](url) and backslash escapes.
 _ATOMIC = re.compile(r"\[(?:\\.|[^\]\\\n])*\]\([^()\s]*\)|\\.")
+_MAILTO = re.compile(r"mailto:[^\s<>()\[\]\\|&]+@[^\s<>()\[\]\\|&]+", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?…](?:\))?\s+")
 _CUTTER = Cutter(_ATOMIC, _SENTENCE_END, lines_first=True)
 ELLIPSIS = "…"
@@ -54,19 +55,56 @@ def link(url: str, label: str) -> str:
     return f"[{text}]({''.join(_URL_UNSAFE.get(ch, ch) for ch in url)})"
 
 
+def passage_link(url: str, label: str) -> str:
+    """A link found in a passage's text: ``[label](url)`` for http(s) (as :func:`link`)
+    and mailto URLs; the escaped label for anything else."""
+    url = url.strip()
+    if _MAILTO.fullmatch(url) and len(url) <= limits.LINK_URL:
+        return f"[{escape(label.strip() or url)}]({url})"
+    return link(url, label)
+
+
+def _with_links(text: str, links: list[tuple[str, str]], used: set[str]) -> str:
+    """``text`` escaped, the first occurrence of each link text in ``links`` (not yet in
+    ``used``) a link: quoted policy text keeps the links it has in the handbook."""
+    spans: list[tuple[int, int, str]] = []
+    for label, url in links:
+        if label in used:
+            continue
+        at = text.find(label)
+        while at >= 0 and any(a < at + len(label) and at < b for a, b, _ in spans):
+            at = text.find(label, at + 1)  # overlaps a link made for an earlier label
+        if at >= 0:
+            spans.append((at, at + len(label), passage_link(url, label)))
+            used.add(label)
+    out, last = [], 0
+    for start, end, markup in sorted(spans):
+        out += [escape(text[last:start]), markup]
+        last = end
+    out.append(escape(text[last:]))
+    return "".join(out)
+
+
 def linked(text: str, citations: Sequence[Citation]) -> str:
     """One line of answer text, escaped, with ``[n]`` markers as links to the passage;
-    numbers no citation carries stay plain (escaped) text."""
+    numbers no citation carries stay plain (escaped) text. Text the line quotes from a
+    passage it cites keeps that passage's links (``Citation.links``, http(s) and mailto
+    only), each once."""
     urls = {c.n: c.url for c in citations}
+    cited = {int(x) for m in MARKER.finditer(text)
+             for x in re.split(r"\s*[,;]\s*", m.group(1))}
+    links = [(label, url) for c in citations if c.n in cited for label, url in c.links
+             if label.strip()]
+    used: set[str] = set()
     out: list[str] = []
     last = 0
     for m in MARKER.finditer(text):
-        out.append(escape(text[last:m.start()]))
+        out.append(_with_links(text[last:m.start()], links, used))
         numbers = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
         out.append("".join(link(urls[n], f"[{n}]") if n in urls else escape(f"[{n}]")
                            for n in numbers))
         last = m.end()
-    out.append(escape(text[last:]))
+    out.append(_with_links(text[last:], links, used))
     return "".join(out)
 
 

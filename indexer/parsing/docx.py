@@ -1,6 +1,7 @@
 """Word documents (.docx) → sections from the Title and Heading 1–6 paragraph styles.
 
-Body paragraphs and tables are read in document order so a table stays under its heading.
+Body paragraphs and tables are read in document order so a table stays under its heading;
+hyperlinks keep their text in the passage and their URL beside it, as Markdown links do.
 DOCX has no deep-link fragments, so anchors are None; line numbers count body paragraphs
 and table rows (1-based), which is the closest thing a Word file has to lines.
 """
@@ -8,7 +9,7 @@ and table rows (1-based), which is the closest thing a Word file has to lines.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from io import BytesIO
 
 import docx
@@ -21,7 +22,7 @@ from indexer.dating import iso_date
 from indexer.documents import ParsedDocument, RawDocument
 from indexer.errors import ParseError
 from indexer.parsing.outline import Outline, collapse, same_text, wrap_errors
-from indexer.parsing.util import stem_title, table_row
+from indexer.parsing.util import relative_link, safe_link, stem_title, table_row
 from indexer.parsing.zipcheck import check_zip
 
 _HEADING = re.compile(r"^heading\s*([1-9])$", re.I)
@@ -79,20 +80,42 @@ def body_items(doc: Document) -> Iterator[Paragraph | Table]:
     yield from walk(doc.element.body)
 
 
-def _rows(table: Table) -> Iterator[str]:
-    """Rows keyed by the first (header) row, so each reads on its own."""
+def hyperlinks(paragraphs: Iterable[Paragraph]) -> list[tuple[str, str]]:
+    """(text, URL) of the hyperlinks in ``paragraphs``: a ``w:hyperlink`` names its target
+    through an ``r:id`` relationship (python-docx's ``Hyperlink.url``: address and
+    fragment). Kept: http(s) and mailto links, and links to another file of the source,
+    which the sync resolves (:func:`~indexer.parsing.util.relative_link`). Not kept: jumps
+    to a bookmark in this file (a table of contents: no address), ``file:`` paths, and an
+    ``r:id`` the file does not define (a damaged file loses the link, not the text)."""
+    out: list[tuple[str, str]] = []
+    for paragraph in paragraphs:
+        for link in paragraph.hyperlinks:
+            try:
+                url = link.url
+            except KeyError:
+                continue
+            text = collapse(link.text)
+            found = safe_link(url) or relative_link(url)
+            if text and found and (text, found) not in out:
+                out.append((text, found))
+    return out
+
+
+def _rows(table: Table) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """Rows keyed by the first (header) row, so each reads on its own, with their links."""
     header: list[str] = []
     for index, row in enumerate(table.rows):
-        cells, seen = [], set()
+        cells, seen, paragraphs = [], set(), []
         for cell in row.cells:  # merged cells repeat; keep each once
             if id(cell._tc) not in seen:
                 seen.add(id(cell._tc))
                 cells.append(collapse(cell.text))
+                paragraphs += cell.paragraphs
         if index == 0 and len(table.rows) > 1:
             header = cells
-            yield ""
+            yield "", []
             continue
-        yield table_row(header, cells) if any(cells) else ""
+        yield (table_row(header, cells), hyperlinks(paragraphs)) if any(cells) else ("", [])
 
 
 def _title(doc: Document, items: list[Paragraph | Table], path: str) -> str:
@@ -117,9 +140,9 @@ def parse(raw: RawDocument) -> ParsedDocument:
     number = 0
     for item in items:
         if isinstance(item, Table):
-            for row in _rows(item):
+            for row, links in _rows(item):
                 number += 1
-                outline.add(row, number)
+                outline.add(row, number, links=links)
             continue
         number += 1
         text = collapse(item.text)
@@ -129,7 +152,8 @@ def parse(raw: RawDocument) -> ParsedDocument:
         if level is not None and level > TITLE_LEVEL:
             outline.open(text, level)
         else:
-            outline.add(f"- {text}" if _is_list(item) else text, number)
+            outline.add(f"- {text}" if _is_list(item) else text, number,
+                        links=hyperlinks([item]))
     # core property "modified": when the file was last saved, which Word keeps current
     return ParsedDocument(title=title, sections=outline.finish(),
                           dated=iso_date(doc.core_properties.modified))

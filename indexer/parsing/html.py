@@ -16,7 +16,7 @@ from indexer.documents import ParsedDocument, RawDocument
 from indexer.parsing.html_content import attach_source_lines, content_root, strip_chrome
 from indexer.parsing.outline import Outline, collapse, wrap_errors
 from indexer.parsing.slug import Slugger
-from indexer.parsing.util import safe_link, stem_title, table_row
+from indexer.parsing.util import relative_link, safe_link, stem_title, table_row
 
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "blockquote", "dd", "dt", "figcaption", "caption"}
@@ -71,7 +71,10 @@ class _Walker:
         href = str(tag.get("href") or "").strip()
         if not href or href.startswith("#"):
             return None
-        url = safe_link(urljoin(self.base, href) if self.base else href)
+        # without the page's own URL (a file in a folder), a relative link is kept as
+        # written and resolved by the sync against the source's url (rows.resolve_links)
+        url = safe_link(urljoin(self.base, href)) if self.base else \
+            safe_link(href) or relative_link(href)
         text = text_of(tag)
         return (text, url) if url and text else None
 

@@ -18,7 +18,13 @@ from indexer.documents import Block, ParsedDocument, RawDocument, Section
 from indexer.errors import ParseError
 from indexer.parsing.cleaning import TemplateCleaner
 from indexer.parsing.slug import Slugger
-from indexer.parsing.util import decode_text, safe_link, stem_title, table_row
+from indexer.parsing.util import (
+    decode_text,
+    relative_link,
+    safe_link,
+    stem_title,
+    table_row,
+)
 
 _FRONT = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _MD = MarkdownIt("commonmark").enable("table")
@@ -70,7 +76,9 @@ def _inline(token: Token) -> tuple[str, list[tuple[str, str]]]:
 
     Links (inline and reference-style, which markdown-it resolves) keep their text in the
     passage and their URL beside it, when it is one a reader may follow
-    (:func:`~indexer.parsing.util.safe_link`); unresolved references lose their brackets."""
+    (:func:`~indexer.parsing.util.safe_link`) or a link to another file of the source,
+    which the sync resolves (:func:`~indexer.parsing.util.relative_link`); unresolved
+    references lose their brackets."""
     parts: list[str] = []
     run: list[str] = []  # plain text outside links and code, line breaks included
     links: list[tuple[str, str]] = []
@@ -91,7 +99,7 @@ def _inline(token: Token) -> tuple[str, list[tuple[str, str]]]:
             continue
         if child.type == "link_close":
             text = " ".join("".join(label).split())
-            url = safe_link(href)
+            url = safe_link(href) or relative_link(href)  # relative: resolved by the sync
             if text and url and (text, url) not in links:
                 links.append((text, url))
             href = None

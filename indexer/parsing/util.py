@@ -101,3 +101,21 @@ def safe_link(url: str | None) -> str | None:
     if scheme.lower() == "mailto":
         return url if "@" in rest else None
     return url if rest.startswith("//") and len(rest) > 2 else None
+
+
+def relative_link(href: str | None) -> str | None:
+    """``href`` when it points at another file of the same source, or a place in this one
+    (``../forms/leave.md``, ``./travel.md#per-diem``, ``#per-diem``), as written: the
+    sync resolves it against the source's ``url`` template
+    (:func:`indexer.rows.resolve_links`), since the parser does not know where the source
+    is published. None for anything else: a scheme (``javascript:``), a host
+    (``//evil.example``), a site-absolute path (``/faq/``: on a generated site that is a
+    page, not a file of the source), spaces or control characters."""
+    href = (href or "").strip()
+    if not href or len(href) > MAX_LINK_CHARS or href.startswith(("/", "\\")) or any(
+            c.isspace() or ord(c) < 32 or c in "<>\"\\" for c in href):
+        return None
+    head = href.split("#", 1)[0].split("?", 1)[0].split("/", 1)[0]
+    if ":" in head:  # a scheme (or a Windows drive): not a file of this source
+        return None
+    return href
