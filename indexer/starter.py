@@ -179,13 +179,7 @@ def _reachable(probe: Any, site: str, allow_private_network: bool) -> None:
 
 def _sitemaps(probe: Any, root: str) -> list[str]:
     """Sitemaps robots.txt names, then the conventional /sitemap.xml."""
-    found: list[str] = []
-    try:
-        status, text = probe._robots_txt(f"{root}/robots.txt")
-    except SourceError:
-        status, text = 0, ""
-    if 200 <= status < 300:
-        found += [m.strip() for m in re.findall(r"^\s*sitemap\s*:\s*(\S+)", text, re.I | re.M)]
+    found = [m.strip() for m in probe.robots_sitemaps(root) if m.strip()]
     conventional = f"{root}/sitemap.xml"
     return [*dict.fromkeys([*found, conventional])]
 

@@ -87,6 +87,11 @@ class WebSource(BaseSource):
         resp = self._fetch(url)
         return resp.status, resp.body.decode("utf-8", errors="replace")
 
+    def robots_sitemaps(self, url: str) -> list[str]:
+        """The sitemaps the robots.txt of ``url``'s site names (``policybot init`` offers
+        them), read through this source's fetcher and robots cache."""
+        return self._robots.sitemaps(url)
+
     def _sitemap(self, url: str) -> bytes:
         try:
             resp = self._fetch(url)

@@ -69,12 +69,20 @@ class RobotsRules:
 
     def allowed(self, url: str) -> bool:
         """Whether our user agent may fetch ``url``."""
+        return self._parser(url).can_fetch(self._agent, url)
+
+    def sitemaps(self, url: str) -> list[str]:
+        """The sitemaps the robots.txt of ``url``'s site names (its ``Sitemap:`` lines;
+        none when it has no readable robots.txt), from the same cached file."""
+        return list(self._parser(url).site_maps() or [])
+
+    def _parser(self, url: str) -> RobotFileParser:
         key = origin(url)
         with self._lock:
             parser = self._parsers.get(key)
             if parser is None:
                 parser = self._parsers[key] = self._load(f"{key}/robots.txt")
-        return parser.can_fetch(self._agent, url)
+        return parser
 
     def _load(self, robots_url: str) -> RobotFileParser:
         parser = RobotFileParser(robots_url)
