@@ -289,11 +289,23 @@ def test_a_long_answer_is_split_over_messages_and_nothing_is_lost() -> None:
 
 def test_closing_blocks_are_the_sources_and_feedback_without_the_text() -> None:
     answer = _long_answer(3)
-    closing = closing_blocks(answer, "a9")
+    (message,) = answer_messages(answer, answer_id="a9")
+    closing = closing_blocks(message)
     assert_message_within_limits(closing)
     assert [b["type"] for b in closing] == ["context", "context_actions"]
     assert "Rule 0" not in texts(closing) and "*Sources*" in texts(closing)
     assert closing[-1]["elements"][0]["positive_button"]["value"] == "up:a9"
+
+
+def test_a_stream_closes_with_the_blocks_its_message_built_rendered_once() -> None:
+    """The Sources and 👍/👎 a stream ends with are those of the answer's message, the
+    same objects, not a second rendering that could drift from it."""
+    for answer in (_long_answer(3), Answer(question="q", text="", abstained=True)):
+        (message,) = answer_messages(answer, answer_id="a9")
+        closing = closing_blocks(message)
+        after_text = [b for b in message["blocks"] if b["type"] != "markdown"]
+        assert closing == after_text and all(a is b for a, b in zip(closing, after_text,
+                                                                      strict=True))
 
 
 def _refused(error: str) -> SlackApiError:

@@ -122,18 +122,18 @@ def _other_body(answer: Answer, room: int) -> list[Block]:
     return blocks
 
 
-def closing_blocks(answer: Answer, answer_id: str) -> list[Block]:
-    """What follows a streamed answer's text at the end of the stream: the omitted-claims
-    note, the Sources, notes and 👍/👎 (no answer text: that was streamed as
-    :func:`answer_markdown`). An answer that states no fact streams no text, so for it this
-    is the whole message: why there is none, and the closest passages or related documents.
-    Within one message's limits (≤50 blocks, ≤ ``limits.MESSAGE_TEXT_BUDGET`` characters
-    with room left for the streamed text is the caller's to check, see
-    :func:`answer_messages` for text that does not fit)."""
-    tail = _tail(answer, answer_id, share=False, feedback=True)
-    room = limits.MESSAGE_BLOCKS - len(tail)
-    body = _sources(answer, room) if states_fact(answer) else _other_body(answer, room)
-    return body + tail
+def closing_blocks(message: SlackMessage) -> list[Block]:
+    """What follows a streamed answer's text at the end of the stream: the blocks of the
+    answer's one message (the first of :func:`answer_messages`, which built them) after
+    its text, i.e. the omitted-claims note, the Sources, notes and 👍/👎; the text itself
+    was streamed as :func:`answer_markdown`. An answer that states no fact streams no
+    text, so for it this is the whole message: why there is none, and the closest
+    passages or related documents. Taken from the message rather than built again, so
+    the Sources are rendered once and the stream ends with exactly what a posted answer
+    shows. Within one message's limits, since ``message`` is (room for the streamed text
+    is the caller's to check: ``answer_messages`` gives more than one message for text
+    that does not fit)."""
+    return [b for b in message["blocks"] if b.get("type") != "markdown"]
 
 
 def _pack(body: list[Block], tail: list[Block], budget: int) -> list[list[Block]]:

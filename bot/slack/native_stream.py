@@ -256,8 +256,7 @@ class NativeStream(InConversation):
                 # the rest of the checked answer (text that waited for an append, and the
                 # last sentence, which the stream relays only once the answer is complete)
                 rest = shown_text(answer)[len(self.sent):]
-                ok = self._stop(markdown=rest,
-                                blocks=closing_blocks(answer, result.answer_id or ""))
+                ok = self._stop(markdown=rest, blocks=closing_blocks(first))
                 if not ok:  # the stream ended under us: show the answer whole instead
                     ok = self._replace(text, blocks)
             else:
