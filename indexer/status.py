@@ -31,6 +31,7 @@ def index_status(index: Any) -> dict[str, Any]:
         sources.append({
             "name": cfg.name, "type": cfg.type, "schedule": cfg.schedule,
             "audience": cfg.audience, "documents": docs, "chunks": chunks,
+            "spaces": dict(held.spaces or {}),  # rows per vector space ("" = unknown)
             "last_sync": None if run is None else {
                 "finished_at": run.finished_at, "status": run.status, "trigger": run.trigger,
                 "added": run.added, "updated": run.updated, "unchanged": run.unchanged,

@@ -64,6 +64,9 @@ def test_status_after_each_sync_shows_what_lancedb_holds_without_reading_it(
     assert info["counts_from"] == "recorded"
     assert _what_status_shows(info) == _what_lancedb_holds(index)
     assert _what_status_shows(info)["counts"]["hr"][0] == 2
+    space = index.embedder.space
+    assert {s["name"]: s["spaces"] for s in info["sources"]} == {
+        n: {space: chunks} for n, (_, chunks) in _what_lancedb_holds(index)["counts"].items()}
 
     # documents added, changed and removed: the next sync records the new counts
     (root / "hr" / "travel.md").unlink()
