@@ -112,7 +112,8 @@ class CachedEmbedder(Embedder):
     def key(text: str) -> str:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
-    def embed(self, texts: list[str], progress: bool | None = None) -> np.ndarray:
+    def embed(self, texts: list[str], progress: bool | None = None,
+              batch_size: int | None = None) -> np.ndarray:
         from indexer.rows import content_hash
 
         keys = [self.key(t) for t in texts]
@@ -124,7 +125,8 @@ class CachedEmbedder(Embedder):
         missing = sorted({k: t for k, t in zip(keys, texts, strict=True)
                           if k not in self.vectors}.items())
         if missing:
-            new = super().embed([t for _, t in missing], progress=progress)
+            new = super().embed([t for _, t in missing], progress=progress,
+                                batch_size=batch_size)
             self.vectors.update(zip([k for k, _ in missing], new, strict=True))
             self.embedded += len(missing)
         if not texts:

@@ -71,7 +71,7 @@ def build_answerer(settings: AppSettings, index: Any) -> Answerer:
     retriever = index.retriever()
     embedder = index.embedder
 
-    embed = CachedEmbed(lambda texts: embedder.embed(texts, progress=False))
+    embed = CachedEmbed(embedder.embed_few)
 
     def retrieve(query: str, asker: Asker) -> list[NumberedPassage]:
         found = retriever.search(query, k=settings.answer.passages,

@@ -52,16 +52,18 @@ class ExportedRuntime:
     def run_batch(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], progress: bool = False,
+               batch_size: int | None = None) -> np.ndarray:
+        size = batch_size or self.batch_size
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out: np.ndarray | None = None
-        steps = range(0, len(texts), self.batch_size)
+        steps = range(0, len(texts), size)
         if progress:
             from tqdm import tqdm
 
             steps = tqdm(steps, desc="Batches", unit="batch")
         for start in steps:
-            idx = order[start:start + self.batch_size]
+            idx = order[start:start + size]
             enc = self.tokenizer.encode_batch([texts[i] for i in idx])
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             feeds = {"input_ids": ids,
@@ -133,8 +135,9 @@ class TorchRuntime:
         self.model = SentenceTransformer(model_dir, device=device)
         self.batch_size = batch_size
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        vectors = self.model.encode(texts, batch_size=self.batch_size,
+    def encode(self, texts: list[str], progress: bool = False,
+               batch_size: int | None = None) -> np.ndarray:
+        vectors = self.model.encode(texts, batch_size=batch_size or self.batch_size,
                                     normalize_embeddings=True, convert_to_numpy=True,
                                     show_progress_bar=progress)
         return np.asarray(vectors, dtype=np.float32)

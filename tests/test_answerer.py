@@ -212,3 +212,31 @@ def test_a_generation_past_its_deadline_falls_back_to_the_extractive_answer_with
     assert any("took too long" in n for n in a.notes)
     trickle_s = len(words) * 0.3  # 54 s: what the answer would have waited for
     assert elapsed < trickle_s / 3, elapsed  # the 2 s deadline, plus retrieval and quoting
+
+
+def test_an_extractive_answer_embeds_a_bounded_shortlist_and_still_quotes_the_answer(
+        setup: tuple[Any, Any]) -> None:
+    """Embedding sentences is most of an answer's time on a CPU: however long the
+    passages, one question embeds at most MAX_CANDIDATES of them (plus the question),
+    shortlisted by the question's words, and the sentence that answers is among them."""
+    from model.generators.defaults import MAX_CANDIDATES
+    from model.generators.extractive import ExtractiveGenerator
+
+    settings, index = setup
+    sizes: list[int] = []
+
+    def embed(texts: list[str]) -> Any:
+        sizes.append(len(texts))
+        return index.embedder.embed_few(texts)
+
+    retriever = index.retriever()
+    question = "How many days of annual leave do I get?"
+    found = retriever.search(question, k=5, sources=["handbook"])
+    from bot.answering import numbered
+
+    passages = numbered(found)
+    total = sum(len(p.window.split(". ")) for p in passages)
+    assert total > MAX_CANDIDATES  # the bound is what limits the work here
+    draft = ExtractiveGenerator(embed).draft(question, passages)
+    assert len(sizes) == 1 and sizes[0] == 1 + MAX_CANDIDATES
+    assert "working days" in draft.text

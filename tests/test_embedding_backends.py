@@ -222,3 +222,29 @@ def test_ffn_fp32_recipe_refuses_a_graph_without_ffn_outputs_rather_than_quantiz
     quantize_int8(src, tmp_path / "plain.onnx", "dynamic")  # the plain recipe still works
     assert any(n.op_type == "MatMulInteger" for n in onnx.load(str(tmp_path / "plain.onnx"))
                .graph.node)
+
+
+def test_a_questions_sentences_embed_in_small_batches_to_the_same_vectors(
+        model_cache: Path, handbook_chunks: list[str]) -> None:
+    """Question time embeds a dozen sentences in batches of FEW_BATCH (less padding):
+    the vectors must be the ones one big batch gives, or answers would change with it."""
+    from indexer.embedding import FEW_BATCH
+
+    fp32 = Embedder(EmbeddingSettings(backend="onnx", quantize=False), model_cache)
+    sentences = [s.strip() for chunk in handbook_chunks[:6] for s in chunk.split(". ")
+                 if len(s.split()) >= 4][:20]
+    assert len(sentences) > FEW_BATCH
+    shapes: list[tuple[int, ...]] = []
+    runtime = fp32.model
+    run_batch = runtime.run_batch
+
+    def recorded(feeds: dict[str, np.ndarray]) -> np.ndarray:
+        shapes.append(feeds["input_ids"].shape)
+        return run_batch(feeds)
+
+    runtime.run_batch = recorded  # the real session runs; the batch shapes are noted
+    few = fp32.embed_few(sentences)
+    assert shapes and all(rows <= FEW_BATCH for rows, _ in shapes)
+    runtime.run_batch = run_batch
+    whole = fp32.embed(sentences, progress=False, batch_size=len(sentences))
+    assert float(_cosines(few, whole).min()) > 0.99999

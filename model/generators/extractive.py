@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.generators.base import Generator
-from model.generators.defaults import MAX_SENTENCES, MAX_WORDS
+from model.generators.defaults import MAX_CANDIDATES, MAX_SENTENCES, MAX_WORDS
 from model.passages import NumberedPassage, Turn
 from model.text import TABLE_ROW, answer_units, overlap, question_parts, terms, unit_lines
 
@@ -82,7 +82,7 @@ class ExtractiveGenerator(Generator):
                  max_words: int = MAX_WORDS,
                  lexical_weight: float = 0.35, passage_weight: float = 0.3,
                  number_bonus: float = 0.15, keep_ratio: float = 0.85,
-                 max_candidates: int = 32) -> None:
+                 max_candidates: int = MAX_CANDIDATES) -> None:
         self.embed = embed
         self.max_sentences, self.max_words = max_sentences, max_words
         self.lexical_weight, self.passage_weight = lexical_weight, passage_weight
