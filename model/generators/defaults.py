@@ -20,10 +20,10 @@ DEFAULT_DEVICE = "cpu"
 MAX_SENTENCES = 3  # the extractive answer quotes 1 to this many sentences
 MAX_WORDS = 90  # ...and stops adding sentences past this many words
 # Sentences embedded per question, shortlisted by the question's words: embedding them is
-# most of an extractive answer's time on a CPU. 12 instead of 32 left every outcome of the
-# slack-dev tuning questions unchanged and cut `ask` p50 by a third, p95 by 60 %
-# (docs/benchmarks.md, section 14).
-MAX_CANDIDATES = 12
+# most of an extractive answer's time on a CPU. 8 instead of 32 left every outcome of the
+# slack-dev tuning questions unchanged, showed their gold quote as often (19 vs 18 of 42;
+# 6 showed 17) and halved `ask` p50 (docs/benchmarks.md, section 14).
+MAX_CANDIDATES = 8
 
 
 def default_options() -> dict[str, Any]:
