@@ -22,7 +22,8 @@ MAX_WORDS = 90  # ...and stops adding sentences past this many words
 # Sentences embedded per question, shortlisted by the question's words: embedding them is
 # most of an extractive answer's time on a CPU. 8 instead of 32 left every outcome of the
 # slack-dev tuning questions unchanged, showed their gold quote as often (19 vs 18 of 42;
-# 6 showed 17) and halved `ask` p50 (docs/benchmarks.md, section 14).
+# 6 showed 17) and halved `ask` p50; on bench/eval's hand-written sets one answer in 49-79
+# became evidence (docs/benchmarks.md, sections 4 and 14).
 MAX_CANDIDATES = 8
 
 
