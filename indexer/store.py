@@ -101,7 +101,7 @@ class ChunkStore:
             # re-checks every document (a vector whose content hash matches is reused).
             self.table.add_columns([pa.field("embedding", pa.string())])
         missing = [f for f in DATING_FIELDS if f.name not in self.table.schema.names]
-        if missing:  # tables from before readers' dates: see undated()
+        if missing:  # tables from before readers' dates
             self.table.add_columns(missing)
         width = schema.field("vector").type.list_size
         if width != dimension:
@@ -211,15 +211,6 @@ class ChunkStore:
         table.optimize()
 
     # -- status -------------------------------------------------------------------------
-    def undated(self) -> int:
-        """Rows written before versions and dates for readers were stored (their sources
-        show the sync day until the next sync re-derives them; nothing is re-embedded)."""
-        if not self.exists:
-            return 0
-        if "doc_date" not in self.table.schema.names:
-            return self.table.count_rows()
-        return self.table.count_rows("doc_date IS NULL")
-
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """source → its documents, chunks, rows per vector space and undated rows, in one
         scan: what the sync records for ``policybot status`` (:mod:`indexer.index_counts`)."""
@@ -230,7 +221,7 @@ class ChunkStore:
         rows = self.table.search().select(columns).limit(None).to_arrow()
         n = rows.num_rows
         spaces = rows["embedding"].to_pylist() if "embedding" in names else [None] * n
-        # a table from before readers' dates: every row is undated (see undated())
+        # a table from before readers' dates: every row is undated
         dates = rows["doc_date"].to_pylist() if "doc_date" in names else [None] * n
         docs: dict[str, set[str]] = {}
         out: dict[str, dict[str, Any]] = {}
@@ -247,14 +238,3 @@ class ChunkStore:
             entry["documents"] = len(docs[source])
         return out
 
-    def counts(self) -> dict[str, tuple[int, int]]:
-        """source → (documents, chunks)."""
-        if not self.exists:
-            return {}
-        rows = self.table.search().select(["source", "doc_id"]).limit(None).to_arrow()
-        out: dict[str, tuple[set[str], int]] = {}
-        for s, d in zip(rows["source"].to_pylist(), rows["doc_id"].to_pylist(), strict=True):
-            docs, n = out.get(s, (set(), 0))
-            docs.add(d)
-            out[s] = (docs, n + 1)
-        return {s: (len(d), n) for s, (d, n) in out.items()}
