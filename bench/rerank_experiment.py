@@ -47,12 +47,11 @@ def passage_text(c: dict[str, Any]) -> str:
     return f"{head}\n{c['text']}"
 
 
-def candidates(top: int) -> list[dict[str, Any]]:
+def candidates(index: Any, top: int) -> list[dict[str, Any]]:
     """Each slack-dev question with its split, gold documents and top fused passages."""
     from model.followup import retrieval_query
     from model.passages import Turn
 
-    _, index = slack_dev.index()
     retriever = index.retriever()
     items = slack_dev.questions()
     by_id = {i["id"]: i for i in items}
@@ -221,8 +220,8 @@ def main() -> None:
     torch.manual_seed(7)
     rng = random.Random(7)
     started = time.perf_counter()
-    cands = candidates(args.top)
     _, index = slack_dev.index()
+    cands = candidates(index, args.top)
     groups = policyqa_groups(index.embedder, args.policyqa_per_policy, rng) \
         + tuning_groups(cands, args.repeat, rng)
     rng.shuffle(groups)
