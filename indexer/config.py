@@ -219,16 +219,18 @@ SourceConfig = Annotated[_ANY_SOURCE, Field(discriminator="type")]
 class EmbeddingSettings(_Strict):
     model: str = Field("all-MiniLM-L6-v2", description="bundled name, local path or hub id")
     backend: Literal["torch", "onnx", "openvino"] = Field(
-        "onnx", description="torch (GPU hosts), or a graph exported locally to ONNX and run "
-        "by ONNX Runtime or OpenVINO (CPU hosts: several times faster)")
-    # int8 is 1.7x faster to sync than fp32 ONNX but lost 0.06 of slack-dev R@1 against
-    # torch (docs/benchmarks.md section 10), so fp32 is the default: equal vectors, faster.
+        "openvino", description="a graph exported locally and run by OpenVINO (default) or "
+        "ONNX Runtime (CPU hosts: several times faster than torch), or torch (GPU hosts)")
+    # Each backend's default precision (when `quantize` is not set) is the fastest that
+    # measured equal to torch fp32 in retrieval (docs/benchmarks.md sections 10 and 15):
+    # OpenVINO: "nncf", static int8 (sync 3.5x torch, R@1 equal on slack-dev); ONNX Runtime:
+    # fp32, since both of its int8 recipes lost slack-dev R@1; torch: fp32.
     # A string names a quantization recipe (indexer.onnx_export.RECIPES); true = "dynamic".
-    # "dynamic-ffn-fp32" brought int8's vectors to >= 0.99 cosine of fp32's but lost the
-    # same slack-dev R@1 (section 10, issue 14), so it is an option, not the default.
-    quantize: bool | Literal["dynamic", "dynamic-ffn-fp32"] = Field(
-        False, description="int8 weights (onnx/openvino only): false (fp32), true or "
-        "'dynamic' (every weight MatMul int8), 'dynamic-ffn-fp32' (FFN outputs kept fp32)")
+    quantize: bool | Literal["dynamic", "dynamic-ffn-fp32", "nncf"] | None = Field(
+        None, description="int8 weights (onnx/openvino only). Unset: the backend's default "
+        "('nncf' for openvino, false otherwise); false (fp32); true or 'dynamic' (every "
+        "weight MatMul int8, dynamic activations); 'dynamic-ffn-fp32' (FFN outputs kept "
+        "fp32); 'nncf' (OpenVINO only: static int8 calibrated on the sample handbook)")
     threads: int | None = Field(None, ge=1, description="CPU threads; default: cores available")
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)
@@ -236,9 +238,15 @@ class EmbeddingSettings(_Strict):
 
     @model_validator(mode="after")
     def _quantize_needs_export(self) -> EmbeddingSettings:
-        if self.backend == "torch" and self.quantize and "quantize" in self.model_fields_set:
+        if self.quantize is None:
+            self.quantize = "nncf" if self.backend == "openvino" else False
+            return self
+        if self.backend == "torch" and self.quantize:
             raise ValueError("quantize = true needs backend = 'onnx' or 'openvino'; "
                              "the torch backend runs the fp32 weights")
+        if self.quantize == "nncf" and self.backend != "openvino":
+            raise ValueError("quantize = 'nncf' makes an OpenVINO model: set backend = "
+                             "'openvino', or use quantize = true with ONNX Runtime")
         return self
 
 

@@ -117,8 +117,9 @@ class Embedder:
             return rt.TorchRuntime(self.path, self.settings.device, self.settings.batch_size,
                                    self.settings.threads)
         onnx_path = self.export()
-        tokenizer = rt.load_tokenizer(self.path, self.max_tokens)
         runtime = rt.OnnxRuntime if self.backend == "onnx" else rt.OpenVinoRuntime
+        tokenizer = rt.load_tokenizer(self.path, self.max_tokens,
+                                      getattr(runtime, "PAD_MULTIPLE", None))
         try:
             return runtime(onnx_path, tokenizer, self.settings.batch_size, self.threads)
         except ImportError as exc:

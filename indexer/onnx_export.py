@@ -16,10 +16,12 @@ others find the finished files.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -80,7 +82,13 @@ def export_dir(home: Path, model_name: str, digest: str) -> Path:
 RECIPES: dict[str, str] = {
     "dynamic": "model.int8.onnx",
     "dynamic-ffn-fp32": "model.int8-ffn-fp32.onnx",
+    "nncf": "model.int8-nncf.xml",  # an OpenVINO IR (its weights in the .bin beside it)
 }
+# Recipes whose file only OpenVINO reads.
+OPENVINO_RECIPES = {"nncf"}
+# Calibration for the static recipe: paragraphs of the bundled sample handbook, a fixed
+# set in a fixed order, so every install calibrates alike.
+CALIBRATION_PARAGRAPHS = 300
 
 
 def recipe_name(quantize: bool | str) -> str | None:
@@ -111,7 +119,11 @@ def ensure_onnx(model_dir: str | Path, home: Path, model_name: str,
         if not fp32.is_file():
             log.info("exporting the embedding model to ONNX in %s (once per model)", folder)
             _atomic(fp32, lambda tmp: export_onnx(model_dir, tmp))
-        if recipe and not target.is_file():
+        if recipe in OPENVINO_RECIPES and not target.is_file():
+            log.info("quantizing the embedding model to int8 with NNCF, calibrated on the "
+                     "sample handbook (once per model, ~30 s)")
+            quantize_nncf(fp32, target, model_dir)
+        elif recipe and not target.is_file():
             log.info("quantizing the ONNX embedding model to int8, recipe %s (once per "
                      "model)", recipe)
             _atomic(target, lambda tmp: quantize_int8(fp32, tmp, recipe))
@@ -180,16 +192,22 @@ def export_onnx(model_dir: str | Path, out: Path) -> None:
                           "token_type_ids": dynamic, "sentence_embedding": {0: "batch"}})
 
 
+def _ffn_outputs(fp32: Path) -> list[str]:
+    """The FFN output projections' MatMul nodes (the exporter names them after the BERT
+    modules: ``/bert/encoder/layer.N/output/dense/MatMul`` is layer N's)."""
+    import onnx
+
+    graph = onnx.load(str(fp32), load_external_data=False).graph
+    return [n.name for n in graph.node if n.op_type == "MatMul"
+            and n.name.endswith("/output/dense/MatMul") and "/attention/" not in n.name]
+
+
 def _kept_fp32(fp32: Path, recipe: str) -> list[str]:
     """The MatMul nodes a recipe leaves in fp32 (the exporter names them after the BERT
     modules: ``/bert/encoder/layer.N/output/dense/MatMul`` is layer N's FFN output)."""
     if recipe != "dynamic-ffn-fp32":
         return []
-    import onnx
-
-    graph = onnx.load(str(fp32), load_external_data=False).graph
-    names = [n.name for n in graph.node if n.op_type == "MatMul"
-             and n.name.endswith("/output/dense/MatMul") and "/attention/" not in n.name]
+    names = _ffn_outputs(fp32)
     if not names:  # another architecture or exporter: refuse rather than quantize them all
         raise ConfigError(f"embedding.quantize = {recipe!r}: no FFN output MatMuls found "
                           f"in {fp32}; use quantize = true or false for this model")
@@ -208,8 +226,8 @@ def quantize_int8(fp32: Path, out: Path, recipe: str = "dynamic") -> None:
     to 0.99 (docs/benchmarks.md section 10)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    if recipe not in RECIPES:
-        raise ConfigError(f"embedding.quantize: unknown recipe {recipe!r}")
+    if recipe not in RECIPES or recipe in OPENVINO_RECIPES:
+        raise ConfigError(f"embedding.quantize: {recipe!r} is not an ONNX Runtime recipe")
     root = logging.getLogger()  # the quantizer logs hundreds of INFO lines on the root
     level = root.level
     root.setLevel(max(level, logging.WARNING))
@@ -218,3 +236,96 @@ def quantize_int8(fp32: Path, out: Path, recipe: str = "dynamic") -> None:
                          nodes_to_exclude=_kept_fp32(fp32, recipe))
     finally:
         root.setLevel(level)
+
+
+def calibration_texts(limit: int = CALIBRATION_PARAGRAPHS) -> list[str]:
+    """Paragraphs of the bundled sample handbook (Markdown files, sorted by path): policy
+    prose of the kind an index holds, shipped with PolicyBot, so calibration is offline
+    and the same everywhere."""
+    from indexer.sample import SAMPLE_DIR
+
+    texts: list[str] = []
+    for path in sorted(SAMPLE_DIR.rglob("*.md")):
+        for para in path.read_text(encoding="utf-8").split("\n\n"):
+            if len(para.split()) >= 6:
+                texts.append(para.strip())
+    return texts[:limit]
+
+
+def _edge_ffn_outputs(fp32: Path) -> list[str]:
+    """The FFN output MatMuls of the first and the last layer, which the ``nncf`` recipe
+    keeps in fp32 (see :func:`quantize_nncf`)."""
+    names = _ffn_outputs(fp32)
+    if not names:
+        raise ConfigError(f"embedding.quantize = 'nncf': no FFN output MatMuls found in "
+                          f"{fp32}; use quantize = false for this model")
+
+    def layer(name: str) -> int:
+        digits = "".join(c for c in name.split("layer.")[-1].split("/")[0] if c.isdigit())
+        return int(digits or 0)
+
+    ordered = sorted(names, key=layer)
+    return sorted({ordered[0], ordered[-1]})
+
+
+def quantize_nncf(fp32: Path, out_xml: Path, model_dir: str | Path) -> None:
+    """Static int8 for OpenVINO by NNCF's post-training quantization for transformers
+    (SmoothQuant, then fast bias correction), calibrated on :func:`calibration_texts`,
+    with the first and last layers' FFN output projections kept fp32.
+
+    Which of those to keep was chosen on the slack-dev *dev* questions (even ids): all six
+    fp32 and the first and last two tied, the first and last fewer cost less speed; none
+    lost a rank-1 question to fp32 there, plain NNCF int8 lost one (docs/benchmarks.md
+    section 15).
+
+    Unlike ONNX Runtime's dynamic recipe, activation scales are fixed at calibration, so
+    OpenVINO runs whole int8 kernels; SmoothQuant moves BERT's activation outliers into the
+    weights first, which plain static quantization could not survive (docs/benchmarks.md
+    section 10). The IR and its weights are written under temporary names and renamed into
+    place, the .bin first, so a reader that finds the .xml finds its weights."""
+    import numpy as np
+
+    try:
+        import nncf
+        import openvino as ov
+    except ImportError as exc:
+        raise ConfigError("embedding.quantize = 'nncf' needs OpenVINO and NNCF (PolicyBot's "
+                          "dependencies): pip install openvino nncf") from exc
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+    tok.enable_truncation(max_length=256)
+
+    def feed(text: str) -> dict[str, np.ndarray]:
+        enc = tok.encode(text)
+        return {"input_ids": np.array([enc.ids], np.int64),
+                "attention_mask": np.array([enc.attention_mask], np.int64),
+                "token_type_ids": np.array([enc.type_ids], np.int64)}
+
+    texts = calibration_texts()
+    nncf_log = logging.getLogger("nncf")
+    level = nncf_log.level
+    nncf_log.setLevel(logging.WARNING)  # its INFO lines per step are noise
+    try:
+        # NNCF draws its progress bars on standard output: they belong on standard error,
+        # where they cannot mix with an answer or a --json document.
+        with contextlib.redirect_stdout(sys.stderr):
+            model = nncf.quantize(ov.Core().read_model(str(fp32)), nncf.Dataset(texts, feed),
+                                  model_type=nncf.ModelType.TRANSFORMER,
+                                  subset_size=len(texts),
+                                  ignored_scope=nncf.IgnoredScope(names=_edge_ffn_outputs(fp32)))
+    finally:
+        nncf_log.setLevel(level)
+    fd, tmp = tempfile.mkstemp(prefix=out_xml.stem + ".", suffix=".xml", dir=out_xml.parent)
+    os.close(fd)
+    tmp_xml = Path(tmp)
+    try:
+        ov.save_model(model, str(tmp_xml), compress_to_fp16=False)
+        os.replace(tmp_xml.with_suffix(".bin"), out_xml.with_suffix(".bin"))
+        # The IR names its weights file after itself: rewrite nothing, keep the pair's
+        # stem by renaming the .xml last (OpenVINO finds <stem>.bin beside <stem>.xml).
+        os.replace(tmp_xml, out_xml)
+    finally:
+        for leftover in (tmp_xml, tmp_xml.with_suffix(".bin")):
+            if leftover.exists():
+                leftover.unlink()

@@ -248,3 +248,72 @@ def test_a_questions_sentences_embed_in_small_batches_to_the_same_vectors(
     runtime.run_batch = run_batch
     whole = fp32.embed(sentences, progress=False, batch_size=len(sentences))
     assert float(_cosines(few, whole).min()) > 0.99999
+
+
+def test_nncf_recipe_quantizes_offline_to_an_openvino_ir_close_to_fp32_on_handbook_chunks(
+        model_cache: Path, handbook_chunks: list[str], capfd: pytest.CaptureFixture[str]
+        ) -> None:
+    """``backend = "openvino", quantize = "nncf"``: static int8 made here from the bundled
+    weights (no hub), calibrated on the sample handbook, run by OpenVINO. Its vectors stay
+    close to fp32's, it is a vector space of its own, and the quantizer's progress goes
+    to standard error, never into an answer or a --json document on standard output."""
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    fp32 = Embedder(EmbeddingSettings(backend="onnx", quantize=False), model_cache)
+    nncf8 = Embedder(EmbeddingSettings(backend="openvino", quantize="nncf"), model_cache)
+    capfd.readouterr()
+    path = nncf8.export()
+    out, _ = capfd.readouterr()
+    assert out == "", f"quantizing wrote to standard output: {out[:200]!r}"
+    assert path.name == "model.int8-nncf.xml" and path.with_suffix(".bin").is_file()
+    assert not list(path.parent.glob("*.tmp")) and not list(path.parent.glob("*.xml.*"))
+
+    reference = fp32.embed(handbook_chunks, progress=False)
+    vectors = nncf8.embed(handbook_chunks, progress=False)
+    cos = _cosines(vectors, reference)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert cos.min() >= 0.98 and cos.mean() >= 0.99, (cos.min(), cos.mean())
+    q = "How many days of annual leave do I get?"
+    assert float(nncf8.embed_query(q) @ fp32.embed_query(q)) >= 0.98
+    # The right chunk still wins: the nearest chunk to each of a few chunks' own first
+    # sentence is that chunk, as with fp32.
+    probes = [c.split("\n")[-1].split(". ")[0] for c in handbook_chunks[:12]]
+    assert [int(np.argmax(reference @ fp32.embed_query(p))) for p in probes] == \
+        [int(np.argmax(vectors @ nncf8.embed_query(p))) for p in probes]
+    assert nncf8.space == "all-minilm-l6-v2+openvino-int8-nncf"
+    assert nncf8.export() == path  # cached: a second call quantizes nothing
+
+
+def test_nncf_recipe_is_openvino_only_and_says_so() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="backend = 'openvino'"):
+        EmbeddingSettings(backend="onnx", quantize="nncf")
+    from indexer.errors import ConfigError
+    from indexer.onnx_export import quantize_int8
+
+    with pytest.raises(ConfigError, match="not an ONNX Runtime recipe"):
+        quantize_int8(Path("unused.onnx"), Path("unused.int8.onnx"), "nncf")
+
+
+def test_openvino_pads_to_a_few_shapes_and_the_padding_changes_no_vector(
+        model_cache: Path, handbook_chunks: list[str]) -> None:
+    """OpenVINO prepares kernels per input shape; padding to 16 tokens keeps the shapes a
+    process meets few, and masked padding must leave every vector as it was."""
+    pytest.importorskip("openvino")
+    ov32 = Embedder(EmbeddingSettings(backend="openvino", quantize=False), model_cache)
+    ort32 = Embedder(EmbeddingSettings(backend="onnx", quantize=False), model_cache)
+    shapes: list[tuple[int, ...]] = []
+    runtime = ov32.model
+    run_batch = runtime.run_batch
+
+    def recorded(feeds: dict[str, np.ndarray]) -> np.ndarray:
+        shapes.append(feeds["input_ids"].shape)
+        return run_batch(feeds)
+
+    runtime.run_batch = recorded  # the real model runs; the shapes are noted
+    texts = handbook_chunks[:10] + ["leave?", "who do i ping if my laptop got nicked"]
+    padded = ov32.embed(texts, progress=False, batch_size=4)
+    assert shapes and all(tokens % 16 == 0 for _, tokens in shapes)
+    unpadded = ort32.embed(texts, progress=False, batch_size=4)
+    assert float(_cosines(padded, unpadded).min()) > 0.9999
