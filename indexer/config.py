@@ -223,7 +223,7 @@ class EmbeddingSettings(_Strict):
         "ONNX Runtime (CPU hosts: several times faster than torch), or torch (GPU hosts)")
     # Each backend's default precision (when `quantize` is not set) is the fastest that
     # measured equal to torch fp32 in retrieval (docs/benchmarks.md sections 10 and 15):
-    # OpenVINO: "nncf", static int8 (sync 3.5x torch, R@1 equal on slack-dev); ONNX Runtime:
+    # OpenVINO: "nncf", static int8 (full sync 2.7x torch, R@1 equal on slack-dev); ONNX Runtime:
     # fp32, since both of its int8 recipes lost slack-dev R@1; torch: fp32.
     # A string names a quantization recipe (indexer.onnx_export.RECIPES); true = "dynamic".
     quantize: bool | Literal["dynamic", "dynamic-ffn-fp32", "nncf"] | None = Field(
@@ -235,6 +235,10 @@ class EmbeddingSettings(_Strict):
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)
     allow_download: bool = Field(False, description="let a hub id be fetched")
+    # A models cache apart from the home: a container image can ship the exported and
+    # quantized files, and several homes (test runs, replicas on one host) can share them.
+    models_dir: Path | None = Field(None, description="where exported models are cached; "
+                                    "default HOME/models")
 
     @model_validator(mode="after")
     def _quantize_needs_export(self) -> EmbeddingSettings:

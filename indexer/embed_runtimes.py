@@ -118,7 +118,10 @@ class OpenVinoRuntime(ExportedRuntime):
         core = ov.Core()
         # Compiled blobs cached beside the model: a process starts ~0.3 s sooner (it is a
         # cache: OpenVINO keys it by model, settings and version, and recompiles on a miss).
-        core.set_property({"CACHE_DIR": str(Path(onnx_path).parent / "openvino-cache")})
+        # A read-only models folder (one baked into an image) simply goes without.
+        cache = Path(onnx_path).parent / "openvino-cache"
+        if os.access(cache if cache.is_dir() else cache.parent, os.W_OK):
+            core.set_property({"CACHE_DIR": str(cache)})
         # f32: on CPUs with bf16 units OpenVINO would otherwise compute in bf16 and the
         # vectors would drift from the model's.
         self.compiled = core.compile_model(str(onnx_path), "CPU", {

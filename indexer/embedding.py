@@ -84,7 +84,7 @@ class Embedder:
 
     def __init__(self, settings: EmbeddingSettings, cache_dir: Path) -> None:
         """``cache_dir`` is the data directory (``Settings.home``): exported models go in
-        its ``models/`` folder."""
+        its ``models/`` folder unless ``embedding.models_dir`` names another."""
         self.settings = settings
         self.path = resolve_model_path(settings.model, settings.allow_download)
         self.model_id = settings.model.lower()
@@ -92,6 +92,8 @@ class Embedder:
         self.backend = settings.backend
         self.precision = precision(settings)
         self.cache_dir = Path(cache_dir)
+        self.models_dir = (Path(settings.models_dir).expanduser() if settings.models_dir
+                           else self.cache_dir / "models")
         self.threads = settings.threads or _cores()
         self._model: Any = None
         self._tokenizer: Any = None
@@ -132,7 +134,7 @@ class Embedder:
         self._check_exportable()
         from indexer.onnx_export import ensure_onnx
 
-        return ensure_onnx(self.path, self.cache_dir, self.model_id,
+        return ensure_onnx(self.path, self.models_dir, self.model_id,
                            False if self.precision == "fp32" else self.settings.quantize)
 
     def _check_exportable(self) -> None:

@@ -4,14 +4,15 @@ The ONNX and OpenVINO backends run a graph exported here with ``torch.onnx`` fro
 weights the model folder ships (no hub, no optimum): the transformer, mean pooling and L2
 normalisation in one graph, so a runtime returns finished sentence vectors. The int8 files
 are made from it with ONNX Runtime's quantizer (int8 weights, uint8 activations: the VNNI
-instructions' format), one file per recipe (:data:`RECIPES`); each recipe is a vector
-space of its own (:func:`indexer.embedding.vector_space`), so an index never mixes them.
+instructions' format) or, for OpenVINO, NNCF's calibrated static quantization (an IR), one
+file per recipe (:data:`RECIPES`); each recipe is a vector space of its own
+(:func:`indexer.embedding.vector_space`), so an index never mixes them.
 
-Files live under ``HOME/models/<name>-<hash>/``, where the hash covers the source weights,
-the model's configuration and this exporter's version: a changed model lands in a new
-folder and is exported again. Concurrent first uses are safe: one process exports under
-a file lock, each file is written to a temporary name and renamed into place, and the
-others find the finished files.
+Files live under ``HOME/models/<name>-<hash>/`` (or ``embedding.models_dir``), where the
+hash covers the source weights, the model's configuration and this exporter's version: a
+changed model lands in a new folder and is exported again. Concurrent first uses are
+safe: one process exports under a file lock, each file is written to a temporary name and
+renamed into place, and the others find the finished files.
 """
 
 from __future__ import annotations
@@ -67,14 +68,18 @@ def weights_hash(model_dir: str | Path, memo_dir: Path | None = None) -> str:
         h.update(p.relative_to(root).as_posix().encode() + b"\0" + _sha_file(p).encode())
     digest = h.hexdigest()
     if memo is not None:
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write_bytes(memo, digest.encode())
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write_bytes(memo, digest.encode())
+        except OSError as exc:  # a read-only models folder: hash again next time
+            log.debug("could not remember the weights hash in %s: %s", memo, exc)
     return digest
 
 
-def export_dir(home: Path, model_name: str, digest: str) -> Path:
+def export_dir(models: Path, model_name: str, digest: str) -> Path:
+    """The folder of one model's exported files under the models cache ``models``."""
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in model_name.lower())
-    return home / "models" / f"{safe}-{digest[:16]}"
+    return models / f"{safe}-{digest[:16]}"
 
 
 # Quantization recipes → the file each one writes. ``dynamic`` (``quantize = true``) keeps
@@ -102,14 +107,14 @@ def recipe_name(quantize: bool | str) -> str | None:
     return recipe
 
 
-def ensure_onnx(model_dir: str | Path, home: Path, model_name: str,
+def ensure_onnx(model_dir: str | Path, models: Path, model_name: str,
                 quantize: bool | str) -> Path:
-    """The path of the ONNX file for ``quantize`` (fp32 ``model.onnx`` when false, a
-    recipe's int8 file otherwise), exported and quantized now when absent from the cache."""
+    """The path of the model file for ``quantize`` (fp32 ``model.onnx`` when false, a
+    recipe's int8 file otherwise) in the models cache ``models`` (``HOME/models`` unless
+    ``embedding.models_dir`` says otherwise), exported and quantized now when absent."""
     recipe = recipe_name(quantize)
-    cache_root = home / "models"
-    digest = weights_hash(model_dir, cache_root / ".hashes")
-    folder = export_dir(home, model_name, digest)
+    digest = weights_hash(model_dir, models / ".hashes")
+    folder = export_dir(models, model_name, digest)
     fp32 = folder / "model.onnx"
     target = folder / (RECIPES[recipe] if recipe else "model.onnx")
     if target.is_file():

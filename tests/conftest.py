@@ -26,21 +26,26 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def model_cache(request: pytest.FixtureRequest) -> Path:
+    """Where tests keep the exported embedding model: exported on the first run (a fresh
+    clone included), reused after, keyed by the weights' hash like a deployment's. Its
+    ``models/`` folder is every test's ``embedding.models_dir`` (see ``_isolated_env``)."""
+    return Path(request.config.cache.mkdir("policybot-models"))
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's own configuration or writes to ./.policybot."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path) -> None:
+    """No test reads the developer's own configuration or writes to ./.policybot. Each
+    test's home is its own, but the exported models are shared through
+    ``embedding.models_dir``, as a container image shares them: a fresh home (a CLI run,
+    a replica) then exports and quantizes nothing."""
     for key in list(os.environ):
         if key.startswith("POLICYBOT_") and key != "POLICYBOT_SHARED_DATA" \
                 or key.startswith("SLACK_"):  # the Slack secrets are settings too
             monkeypatch.delenv(key)
     monkeypatch.setenv("POLICYBOT_HOME", str(tmp_path / "home"))
-
-
-@pytest.fixture(scope="session")
-def model_cache(request: pytest.FixtureRequest) -> Path:
-    """Where tests keep the exported embedding model: exported on the first run (a fresh
-    clone included), reused after, keyed by the weights' hash like a deployment's."""
-    return Path(request.config.cache.mkdir("policybot-models"))
+    monkeypatch.setenv("POLICYBOT_EMBEDDING__MODELS_DIR", str(model_cache / "models"))
 
 
 @pytest.fixture(scope="session")

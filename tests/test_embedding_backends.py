@@ -62,7 +62,7 @@ def test_exported_fp32_and_int8_vectors_match_torch_on_handbook_chunks(
     v32 = fp32.embed(handbook_chunks, progress=False)
     v8 = int8.embed(handbook_chunks, progress=False)
 
-    folder = export_dir(model_cache, "all-minilm-l6-v2", weights_hash(fp32.path))
+    folder = export_dir(model_cache / "models", "all-minilm-l6-v2", weights_hash(fp32.path))
     assert (folder / "model.onnx").is_file() and (folder / "model.int8.onnx").is_file()
     assert v32.dtype == v8.dtype == np.float32 and v32.shape == reference.shape
     assert np.allclose(np.linalg.norm(v8, axis=1), 1.0, atol=1e-4)  # normalised like ST
@@ -84,9 +84,9 @@ def test_changed_weights_hash_exports_again_and_the_cache_is_reused(
     from safetensors.numpy import load_file, save_file
 
     original = Path(torch_embedder.path)
-    path = ensure_onnx(original, model_cache, "all-minilm-l6-v2", quantize=False)
+    path = ensure_onnx(original, model_cache / "models", "all-minilm-l6-v2", quantize=False)
     stamp = path.stat().st_mtime_ns
-    assert ensure_onnx(original, model_cache, "all-minilm-l6-v2", False) == path
+    assert ensure_onnx(original, model_cache / "models", "all-minilm-l6-v2", False) == path
     assert path.stat().st_mtime_ns == stamp  # cached: not exported again
 
     changed = tmp_path / "model"
@@ -97,7 +97,7 @@ def test_changed_weights_hash_exports_again_and_the_cache_is_reused(
     save_file(weights, str(changed / "model.safetensors"), metadata={"format": "pt"})
 
     assert weights_hash(changed) != weights_hash(original)
-    again = ensure_onnx(changed, model_cache, "all-minilm-l6-v2", quantize=False)
+    again = ensure_onnx(changed, model_cache / "models", "all-minilm-l6-v2", quantize=False)
     assert again != path and again.is_file()
     assert path.stat().st_mtime_ns == stamp  # the other model's export is untouched
     assert not list(again.parent.glob("*.tmp"))  # written under a temporary name, renamed
@@ -317,3 +317,21 @@ def test_openvino_pads_to_a_few_shapes_and_the_padding_changes_no_vector(
     assert shapes and all(tokens % 16 == 0 for _, tokens in shapes)
     unpadded = ort32.embed(texts, progress=False, batch_size=4)
     assert float(_cosines(padded, unpadded).min()) > 0.9999
+
+
+def test_models_dir_moves_the_model_cache_out_of_the_home(
+        model_cache: Path, tmp_path: Path) -> None:
+    """``embedding.models_dir`` (here from the environment, as a container sets it): the
+    exported and quantized files are found there, and nothing is written to the home."""
+    from indexer.config import load_settings
+
+    settings = load_settings(home=tmp_path / "home")  # POLICYBOT_EMBEDDING__MODELS_DIR set
+    assert settings.embedding.models_dir == model_cache / "models"
+    emb = Embedder(settings.embedding, settings.home)
+    path = emb.export()
+    assert path.is_relative_to(model_cache / "models") and path.name == "model.int8-nncf.xml"
+    assert emb.embed_query("How many days of annual leave do I get?").shape == (384,)
+    assert not (tmp_path / "home" / "models").exists()
+    # Unset, the cache is the home's own models/ folder, as before.
+    plain = Embedder(EmbeddingSettings(backend="onnx"), tmp_path / "other-home")
+    assert plain.models_dir == tmp_path / "other-home" / "models"
