@@ -58,7 +58,7 @@ from common import (
 from retrieval_quality import write_corpus
 
 from indexer.config import EmbeddingSettings, load_settings
-from indexer.embedding import Embedder
+from indexer.embedding import Embedder, vector_space
 
 CACHE = BENCH_CACHE
 INDEX_VERSION = "3"  # bump when chunking code changes what an index holds
@@ -108,9 +108,9 @@ class CachedEmbedder(Embedder):
                         rows["vector"].to_numpy(zero_copy_only=False), strict=True):
             self.seeded[h] = np.asarray(v, dtype=np.float32)
 
-    @staticmethod
-    def key(text: str) -> str:
-        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    def key(self, text: str) -> str:
+        """By vector space and text: vectors of another backend or precision never match."""
+        return hashlib.sha1(f"{self.space}\0{text}".encode()).hexdigest()
 
     def embed(self, texts: list[str], progress: bool | None = None,
               batch_size: int | None = None) -> np.ndarray:
@@ -119,7 +119,7 @@ class CachedEmbedder(Embedder):
         keys = [self.key(t) for t in texts]
         for k, t in zip(keys, texts, strict=True):
             if k not in self.vectors and self.seeded:
-                seed = self.seeded.get(content_hash(self.model_id, t))
+                seed = self.seeded.get(content_hash(self.space, t))
                 if seed is not None:
                     self.vectors[k] = seed
         missing = sorted({k: t for k, t in zip(keys, texts, strict=True)
@@ -147,7 +147,10 @@ class CachedEmbedder(Embedder):
 
 
 def settings_key(label: str, sources: list[dict[str, Any]], chunking: dict[str, Any]) -> Path:
-    blob = json.dumps([INDEX_VERSION, sources, chunking], sort_keys=True)
+    # The default vector space too: an index built with another backend's vectors is
+    # another index (PolicyBot's own sync would re-embed it; the naive one would not).
+    blob = json.dumps([INDEX_VERSION, vector_space(EmbeddingSettings()), sources, chunking],
+                      sort_keys=True)
     return CACHE / f"{label}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
 
 

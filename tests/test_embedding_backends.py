@@ -7,7 +7,9 @@ sentence-transformers on the sample handbook's real chunks.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,24 @@ def handbook_chunks(tmp_path_factory: pytest.TempPathFactory, torch_embedder: Em
         texts += [c.embed_text for c in chunker.chunk(parse_document(raw, TemplateCleaner()))]
     assert len(texts) >= 20
     return texts
+
+
+@contextlib.contextmanager
+def _batch_shapes(embedder: Embedder) -> Iterator[list[tuple[int, ...]]]:
+    """The shapes of the batches the real runtime runs meanwhile (it still runs them)."""
+    shapes: list[tuple[int, ...]] = []
+    runtime = embedder.model
+    run_batch = runtime.run_batch
+
+    def recorded(feeds: dict[str, np.ndarray]) -> np.ndarray:
+        shapes.append(feeds["input_ids"].shape)
+        return run_batch(feeds)
+
+    runtime.run_batch = recorded
+    try:
+        yield shapes
+    finally:
+        runtime.run_batch = run_batch
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -234,18 +254,9 @@ def test_a_questions_sentences_embed_in_small_batches_to_the_same_vectors(
     sentences = [s.strip() for chunk in handbook_chunks[:6] for s in chunk.split(". ")
                  if len(s.split()) >= 4][:20]
     assert len(sentences) > FEW_BATCH
-    shapes: list[tuple[int, ...]] = []
-    runtime = fp32.model
-    run_batch = runtime.run_batch
-
-    def recorded(feeds: dict[str, np.ndarray]) -> np.ndarray:
-        shapes.append(feeds["input_ids"].shape)
-        return run_batch(feeds)
-
-    runtime.run_batch = recorded  # the real session runs; the batch shapes are noted
-    few = fp32.embed_few(sentences)
+    with _batch_shapes(fp32) as shapes:
+        few = fp32.embed_few(sentences)
     assert shapes and all(rows <= FEW_BATCH for rows, _ in shapes)
-    runtime.run_batch = run_batch
     whole = fp32.embed(sentences, progress=False, batch_size=len(sentences))
     assert float(_cosines(few, whole).min()) > 0.99999
 
@@ -303,17 +314,9 @@ def test_openvino_pads_to_a_few_shapes_and_the_padding_changes_no_vector(
     pytest.importorskip("openvino")
     ov32 = Embedder(EmbeddingSettings(backend="openvino", quantize=False), model_cache)
     ort32 = Embedder(EmbeddingSettings(backend="onnx", quantize=False), model_cache)
-    shapes: list[tuple[int, ...]] = []
-    runtime = ov32.model
-    run_batch = runtime.run_batch
-
-    def recorded(feeds: dict[str, np.ndarray]) -> np.ndarray:
-        shapes.append(feeds["input_ids"].shape)
-        return run_batch(feeds)
-
-    runtime.run_batch = recorded  # the real model runs; the shapes are noted
     texts = handbook_chunks[:10] + ["leave?", "who do i ping if my laptop got nicked"]
-    padded = ov32.embed(texts, progress=False, batch_size=4)
+    with _batch_shapes(ov32) as shapes:
+        padded = ov32.embed(texts, progress=False, batch_size=4)
     assert shapes and all(tokens % 16 == 0 for _, tokens in shapes)
     unpadded = ort32.embed(texts, progress=False, batch_size=4)
     assert float(_cosines(padded, unpadded).min()) > 0.9999
