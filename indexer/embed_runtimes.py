@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -128,11 +129,18 @@ class OpenVinoRuntime(ExportedRuntime):
             "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32",
             "PERFORMANCE_HINT": "LATENCY"})
         self.names = [i.get_any_name() for i in self.compiled.inputs]
+        self.request = self.compiled.create_infer_request()
+        self._lock = threading.Lock()
 
     def run_batch(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        request = self.compiled.create_infer_request()  # one per call: thread-safe
-        result = request.infer({k: feeds[k] for k in self.names})
-        return np.asarray(result[self.compiled.outputs[0]], dtype=np.float32)
+        # One inference at a time per process. Two threads inferring at once (the warm-up
+        # and the first question of a starting `serve`) deadlocked inside OpenVINO's Python
+        # bindings while each set its request's input shape (tests/test_replicas.py hung on
+        # a fresh clone, one start in three). The LATENCY hint gives each inference every
+        # thread anyway, so running them one after another costs no throughput.
+        with self._lock:
+            result = self.request.infer({k: feeds[k] for k in self.names})
+            return np.array(result[self.compiled.outputs[0]], dtype=np.float32)
 
 
 class TorchRuntime:

@@ -338,3 +338,35 @@ def test_models_dir_moves_the_model_cache_out_of_the_home(
     # Unset, the cache is the home's own models/ folder, as before.
     plain = Embedder(EmbeddingSettings(backend="onnx"), tmp_path / "other-home")
     assert plain.models_dir == tmp_path / "other-home" / "models"
+
+
+def test_openvino_answers_threads_embedding_at_once_right_after_loading(
+        model_cache: Path, handbook_chunks: list[str]) -> None:
+    """A starting ``serve`` warms the model while the first questions arrive. The runtime
+    runs one inference at a time through one request (OpenVINO deadlocked with two threads
+    setting input shapes at once): many threads at once, with new shapes, must neither hang
+    nor get each other's vectors."""
+    import threading
+
+    pytest.importorskip("openvino")
+    texts = [handbook_chunks[i % len(handbook_chunks)][: 40 + 37 * i] for i in range(16)]
+    expected = Embedder(EmbeddingSettings(), model_cache).embed(texts, progress=False,
+                                                               batch_size=1)
+    for _ in range(3):  # a fresh runtime each round: the first calls are the risky ones
+        fresh = Embedder(EmbeddingSettings(), model_cache)
+        fresh.model  # noqa: B018 - loaded; no shape seen yet
+        got: dict[int, np.ndarray] = {}
+
+        def embed(i: int, emb: Embedder = fresh, out: dict[int, np.ndarray] = got) -> None:
+            out[i] = emb.embed_query(texts[i])
+
+        threads = [threading.Thread(target=embed, args=(i,), daemon=True)
+                   for i in range(len(texts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in threads), "embedding threads hung"
+        assert sorted(got) == list(range(len(texts)))
+        assert float(_cosines(np.stack([got[i] for i in range(len(texts))]),
+                              expected).min()) > 0.9999
