@@ -137,7 +137,8 @@ class OpenVinoRuntime(ExportedRuntime):
         # and the first question of a starting `serve`) deadlocked inside OpenVINO's Python
         # bindings while each set its request's input shape (tests/test_replicas.py hung on
         # a fresh clone, one start in three). The LATENCY hint gives each inference every
-        # thread anyway, so running them one after another costs no throughput.
+        # thread anyway; still, serialising cost Slack-load throughput 17.9 -> 14.3
+        # answers/s (docs/benchmarks.md section 15), a price paid for never hanging.
         with self._lock:
             result = self.request.infer({k: feeds[k] for k in self.names})
             return np.array(result[self.compiled.outputs[0]], dtype=np.float32)
