@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from indexer.telemetry import block_vendor_telemetry
+
 log = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -46,6 +48,14 @@ def load_tokenizer(model_dir: str, max_tokens: int, pad_multiple: int | None = N
     return tok
 
 
+def feeds(encodings: list[Any]) -> dict[str, np.ndarray]:
+    """The exported graph's inputs for one batch of ``tokenizers`` encodings (padded
+    alike): what every runtime and the int8 calibration feed the model."""
+    return {"input_ids": np.array([e.ids for e in encodings], np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], np.int64)}
+
+
 class ExportedRuntime:
     """Shared batching and tokenizing; subclasses run one padded batch."""
 
@@ -68,11 +78,7 @@ class ExportedRuntime:
         for start in steps:
             idx = order[start:start + size]
             enc = self.tokenizer.encode_batch([texts[i] for i in idx])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            feeds = {"input_ids": ids,
-                     "attention_mask": np.array([e.attention_mask for e in enc], np.int64),
-                     "token_type_ids": np.array([e.type_ids for e in enc], np.int64)}
-            vectors = self.run_batch(feeds)
+            vectors = self.run_batch(feeds(enc))
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[idx] = vectors
@@ -114,6 +120,7 @@ class OpenVinoRuntime(ExportedRuntime):
 
     def __init__(self, onnx_path: Path, tokenizer: Any, batch_size: int, threads: int) -> None:
         super().__init__(tokenizer, batch_size)
+        block_vendor_telemetry()
         import openvino as ov
 
         core = ov.Core()

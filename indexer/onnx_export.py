@@ -24,11 +24,13 @@ import logging
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from filelock import FileLock
 
 from indexer.errors import ConfigError
+from indexer.telemetry import block_vendor_telemetry
 
 log = logging.getLogger(__name__)
 EXPORT_VERSION = 1  # bump when the exported graph changes: old caches are then ignored
@@ -94,6 +96,7 @@ OPENVINO_RECIPES = {"nncf"}
 # Calibration for the static recipe: paragraphs of the bundled sample handbook, a fixed
 # set in a fixed order, so every install calibrates alike.
 CALIBRATION_PARAGRAPHS = 300
+CALIBRATION_TOKENS = 256  # what the runtimes read at most (embedding.max_tokens default)
 
 
 def recipe_name(quantize: bool | str) -> str | None:
@@ -158,12 +161,19 @@ def export_onnx(model_dir: str | Path, out: Path) -> None:
     """Transformer + mean pooling + L2 normalisation as one ONNX graph, from local files."""
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # Eager attention: the SDPA path decides things in Python (skip an all-ones mask)
     # that tracing would freeze into the graph.
-    bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True,
-                                     attn_implementation="eager")
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a weights bar in the middle of `policybot demo`
+    try:
+        bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True,
+                                         attn_implementation="eager")
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     bert.eval()
 
     class SentenceGraph(torch.nn.Module):
@@ -188,7 +198,14 @@ def export_onnx(model_dir: str | Path, out: Path) -> None:
     mask = torch.ones_like(ids)
     mask[1, 9:] = 0
     dynamic = {0: "batch", 1: "tokens"}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # The tracer's notes on this graph are known and harmless: the padding check it
+        # flags is an all-ones-mask shortcut eager attention never takes (the exported
+        # vectors are compared with torch's in the tests), and opset 17's index lowering
+        # is how every BERT export looks. Left in, they greet a first `make demo`.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message="Exporting aten::index operator",
+                                category=UserWarning)
         torch.onnx.export(
             SentenceGraph(), (ids, mask, torch.zeros_like(ids)), str(out),
             dynamo=False, input_names=["input_ids", "attention_mask", "token_type_ids"],
@@ -288,26 +305,18 @@ def quantize_nncf(fp32: Path, out_xml: Path, model_dir: str | Path) -> None:
     weights first, which plain static quantization could not survive (docs/benchmarks.md
     section 10). The IR and its weights are written under temporary names and renamed into
     place, the .bin first, so a reader that finds the .xml finds its weights."""
-    import numpy as np
-
+    block_vendor_telemetry()
     try:
         import nncf
         import openvino as ov
     except ImportError as exc:
         raise ConfigError("embedding.quantize = 'nncf' needs OpenVINO and NNCF (PolicyBot's "
                           "dependencies): pip install openvino nncf") from exc
-    from tokenizers import Tokenizer
+    from indexer.embed_runtimes import feeds, load_tokenizer
 
-    tok = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
-    tok.enable_truncation(max_length=256)
-
-    def feed(text: str) -> dict[str, np.ndarray]:
-        enc = tok.encode(text)
-        return {"input_ids": np.array([enc.ids], np.int64),
-                "attention_mask": np.array([enc.attention_mask], np.int64),
-                "token_type_ids": np.array([enc.type_ids], np.int64)}
-
+    tok = load_tokenizer(str(model_dir), CALIBRATION_TOKENS)
     texts = calibration_texts()
+    dataset = nncf.Dataset(texts, lambda text: feeds([tok.encode(text)]))
     nncf_log = logging.getLogger("nncf")
     level = nncf_log.level
     nncf_log.setLevel(logging.WARNING)  # its INFO lines per step are noise
@@ -315,7 +324,7 @@ def quantize_nncf(fp32: Path, out_xml: Path, model_dir: str | Path) -> None:
         # NNCF draws its progress bars on standard output: they belong on standard error,
         # where they cannot mix with an answer or a --json document.
         with contextlib.redirect_stdout(sys.stderr):
-            model = nncf.quantize(ov.Core().read_model(str(fp32)), nncf.Dataset(texts, feed),
+            model = nncf.quantize(ov.Core().read_model(str(fp32)), dataset,
                                   model_type=nncf.ModelType.TRANSFORMER,
                                   subset_size=len(texts),
                                   ignored_scope=nncf.IgnoredScope(names=_edge_ffn_outputs(fp32)))

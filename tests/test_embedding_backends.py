@@ -8,7 +8,11 @@ sentence-transformers on the sample handbook's real chunks.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -370,3 +374,36 @@ def test_openvino_answers_threads_embedding_at_once_right_after_loading(
         assert sorted(got) == list(range(len(texts)))
         assert float(_cosines(np.stack([got[i] for i in range(len(texts))]),
                               expected).min()) > 0.9999
+
+
+def test_openvino_and_nncf_send_no_usage_data_home(tmp_path: Path) -> None:
+    """OpenVINO reports every ``import openvino`` and NNCF every quantization to Google
+    Analytics unless the machine opted out, leaving a client id in ``~/intel``. A process
+    of PolicyBot's (outside pytest, which NNCF itself exempts) loads the default embedder,
+    embeds a question and imports NNCF as the quantization does: no telemetry package is
+    loaded and nothing is written to the user's home."""
+    code = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        from indexer.config import load_settings
+        from indexer.embedding import Embedder
+        from indexer.telemetry import block_vendor_telemetry
+
+        settings = load_settings(home=Path(sys.argv[1]))
+        assert settings.embedding.backend == "openvino", settings.embedding.backend
+        Embedder(settings.embedding, settings.home).embed_query("who do I tell?")
+        block_vendor_telemetry()  # what quantize_nncf does before importing NNCF
+        from nncf.telemetry import wrapper
+        # NNCF's reporting object, or its no-op stand-in when the package can't be imported
+        print(isinstance(wrapper.telemetry, wrapper.NNCFTelemetry),
+              sys.modules.get("openvino_telemetry"))
+    """)
+    home = tmp_path / "user"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home)}
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "pb")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "None"]
+    assert not (home / "intel").exists(), list(home.rglob("*"))
+    assert "fork" not in run.stderr  # no sender processes forked beside LanceDB
