@@ -32,16 +32,10 @@ def test_the_default_questions_are_package_data() -> None:
 
 @pytest.mark.slow
 def test_adapters_eval_without_qa_scores_the_shipped_questions(
-        tmp_path: Path, tiny_model_dir: Path, tiny_adapter_dir: Path, model_cache: Path,
+        tmp_path: Path, tiny_model_dir: Path, tiny_adapter_dir: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     monkeypatch.setenv("POLICYBOT_HOME", str(home))
-    # the evaluation indexes the sample handbook in HOME/adapter-eval: reuse the exported
-    # embedding model instead of exporting it again
-    (home / "adapter-eval").mkdir(parents=True)
-    (model_cache / "models").mkdir(parents=True, exist_ok=True)  # the run's first export
-    (home / "adapter-eval" / "models").symlink_to(model_cache / "models",
-                                                  target_is_directory=True)
     candidate = tmp_path / "candidate"
     shutil.copytree(tiny_adapter_dir, candidate)
     result = CliRunner().invoke(main, ["adapters", "eval", str(candidate), "--base",

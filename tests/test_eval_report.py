@@ -46,11 +46,12 @@ def run(tmp_path_factory: pytest.TempPathFactory, model_cache: Path
           "leave a year. Up to 5 unused days carry over to the next year.\n")
     write(docs, "expenses.md", "# Expenses\n\n## Travel expenses\n\nClaim travel expenses "
           "in the expenses tool within 30 days, with the receipts attached.\n")
-    (model_cache / "models").mkdir(parents=True, exist_ok=True)
-    (root / "home").mkdir()
-    (root / "home" / "models").symlink_to(model_cache / "models", target_is_directory=True)
     config = root / "policybot.toml"
-    config.write_text(f'home = {json.dumps(str(root / "home"))}\n\n[[sources]]\n'
+    # module-scoped, so set up before the per-test environment: the exported model's
+    # folder is named here (the session's, exported once)
+    config.write_text(f'home = {json.dumps(str(root / "home"))}\n\n'
+                      f'[embedding]\nmodels_dir = {json.dumps(str(model_cache / "models"))}\n\n'
+                      f'[[sources]]\n'
                       f'name = "handbook"\ntype = "directory"\npath = {json.dumps(str(docs))}\n')
     assert _cli("--config", str(config), "sync").returncode == 0
     qa = root / "qa.jsonl"

@@ -39,15 +39,13 @@ def _repo(root: Path, branch: str = "main") -> Path:
 
 
 def test_a_checkout_gets_a_config_that_syncs_and_links_each_file_on_its_forge(
-        tmp_path: Path, model_cache: Path) -> None:
+        tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     _git(repo, "remote", "add", "origin", "git@github.com:acme/handbook.git")
     work = tmp_path / "work"
     work.mkdir()
     home = work / ".policybot"
     home.mkdir()
-    (model_cache / "models").mkdir(parents=True, exist_ok=True)  # the run's first export
-    (home / "models").symlink_to(model_cache / "models", target_is_directory=True)
 
     env = {**{k: v for k, v in os.environ.items() if k != "POLICYBOT_HOME"},
            "POLICYBOT_HOME": str(home)}

@@ -108,16 +108,16 @@ class Deployment:
 
 
 def _config(root: Path, name: str, indexed: Path, model_cache: Path, db_url: str) -> Path:
-    """A replica's own home (its exported-model cache linked to the session's) over the
+    """A replica's own home (the exported model read from the session's folder) over the
     shared database, index and documents."""
     home = root / name / "home"
     home.mkdir(parents=True)
-    (home / "models").symlink_to(model_cache / "models", target_is_directory=True)
     config = root / name / "policybot.toml"
     config.write_text("\n".join([
         f"home = {json.dumps(str(home))}",
         f"database_url = {json.dumps(db_url)}",
         f"lancedb_uri = {json.dumps(str(root / 'lancedb'))}",
+        "[embedding]", f"models_dir = {json.dumps(str(model_cache / 'models'))}",
         "[index]", "scheduler_standby_s = 1",
         "[[sources]]", 'name = "handbook"', 'type = "directory"',
         f"path = {json.dumps(str(root / 'docs'))}",

@@ -132,13 +132,9 @@ def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
                           timeout=timeout, env=env)
 
 
-def _config(settings: Any, model_cache: Path) -> Path:
+def _config(settings: Any) -> Path:
     from indexer.sample import SAMPLE_DIR
 
-    models = settings.home / "models"
-    if not models.exists():  # the CLI loads the model the session already exported
-        (model_cache / "models").mkdir(parents=True, exist_ok=True)
-        models.symlink_to(model_cache / "models", target_is_directory=True)
     config = settings.home.parent / "policybot.toml"
     config.write_text(f'home = {json.dumps(str(settings.home))}\n\n[[sources]]\n'
                       f'name = "sample-handbook"\ntype = "directory"\n'
@@ -148,8 +144,8 @@ def _config(settings: Any, model_cache: Path) -> Path:
 
 def test_report_command_prints_text_json_and_writes_html(
         week: tuple[WeeklyReport, dict[str, Any]], handbook: tuple[Any, Any, Any],
-        model_cache: Path, tmp_path: Path) -> None:
-    config = _config(handbook[0], model_cache)
+        tmp_path: Path) -> None:
+    config = _config(handbook[0])
     page = tmp_path / "weekly.html"
     run = _cli("--config", str(config), "report", "--since", "7d", "--json", "--html",
                str(page))
