@@ -95,9 +95,11 @@ class ExtractiveGenerator(Generator):
         each extra question ``parts``, in ``part_scores``)."""
         seen: set[str] = set()
         cands: list[Candidate] = []
+        units: dict[int, list[str]] = {}
+        lines: dict[int, list[list[str]]] = {}
         for rank, p in enumerate(passages):
-            shown = unit_lines(p.window)
-            for pos, s in enumerate(answer_units(p.window)):
+            shown = lines[p.n] = unit_lines(p.window)
+            for pos, s in enumerate(units.setdefault(p.n, answer_units(p.window))):
                 key = _key(s)
                 if key in seen or len(s.split()) < 4 or s.rstrip().endswith(":") and \
                         len(s.split()) < 8:
@@ -127,7 +129,7 @@ class ExtractiveGenerator(Generator):
                 + common + number
             c.part_scores = [float(s) + self.lexical_weight * overlap(part, words[id(c)])
                              + common for s, part in zip(sims[1:], parts, strict=True)]
-        return sorted(cands, key=lambda c: -c.score)
+        return sorted(_hand_off_questions(cands, units, lines), key=lambda c: -c.score)
 
     def _shortlist(self, cands: list[Candidate], q_terms: set[str],
                    words: dict[int, set[str]]) -> list[Candidate]:
@@ -163,7 +165,8 @@ class ExtractiveGenerator(Generator):
             picked = _table(best, own, question)
         else:
             picked = [best]
-            if _LEANS.match(best.text) and best.position > 0:
+            asked = best.position > 0 and _asks(own[best.position - 1])
+            if (_LEANS.match(best.text) or asked) and best.position > 0:
                 picked.insert(0, Candidate(best.n, best.rank, best.position - 1,
                                            own[best.position - 1]))
             words = sum(len(c.text.split()) for c in picked)
@@ -200,6 +203,34 @@ class ExtractiveGenerator(Generator):
     def generate(self, question: str, passages: Sequence[NumberedPassage],
                  history: Sequence[Turn] = ()) -> Iterator[str]:
         yield self.draft(question, passages).text
+
+
+def _asks(unit: str) -> bool:
+    return unit.rstrip().endswith("?")
+
+
+def _hand_off_questions(cands: list[Candidate], units: dict[int, list[str]],
+                        lines: dict[int, list[list[str]]]) -> list[Candidate]:
+    """A handbook's own question ("Have issues with reimbursements?") is often the best
+    match for an employee's, yet answers nothing: the unit after it does. That unit takes
+    the question's score when higher (``select`` then quotes the question before it, as
+    the FAQ reads); the question is never quoted on its own."""
+    by_place = {(c.n, c.position): c for c in cands}
+    out = [c for c in cands if not _asks(c.text)]
+    for q in cands:
+        own = units.get(q.n, [])
+        after = q.position + 1
+        if not _asks(q.text) or after >= len(own) or _asks(own[after]):
+            continue
+        answer = by_place.get((q.n, after))
+        if answer is None:
+            answer = by_place[(q.n, after)] = Candidate(q.n, q.rank, after, own[after],
+                                                        lines=lines[q.n][after])
+            out.append(answer)
+        if q.score > answer.score:
+            answer.score, answer.similarity = q.score, q.similarity
+            answer.part_scores = list(q.part_scores)
+    return out
 
 
 def _table(best: Candidate, units: list[str], question: str) -> list[Candidate]:
