@@ -3,7 +3,8 @@
 Reports, per corpus and overall, the measures of docs/benchmarks.md's "Answer outcomes"
 section: answerable questions answered citing a gold document, turned away, answered or
 given evidence with a gold document; not-covered questions answered confidently (near
-misses apart); quotes verbatim; ``ask`` latency. Follow-ups are asked after the question
+misses apart); quotes verbatim; answered with the gold sentence (citing a gold document
+and holding the record's ``gold_quote``); ``ask`` latency. Follow-ups are asked after the question
 they follow, with PolicyBot's own answer to it as the thread's history. The
 sourcegraph-handbook corpus was never tuned on (``fit_answerability.py``), so its row
 is the held-out check.
@@ -25,6 +26,19 @@ from common import latency_ms, load_now, setup_logging, table, write_results
 COLUMNS = ["answered_gold", "turned_away", "answered_or_evidence_gold",
            "not_covered_answered", "quote_integrity"]
 DEMO = "How many days of annual leave do I get?"
+GOLD_SENTENCE_SHARE = 0.8
+
+
+def holds_quote(item: dict[str, Any], outcome: Any, text: str) -> bool:
+    """Answered citing a gold document *and* saying what the record's ``gold_quote`` says
+    (at least 80 % of its content words): the right page is not enough when the quoted
+    sentence is the wrong one of it."""
+    from model.answer import ANSWERED
+    from model.text import overlap
+
+    quote = str(item.get("gold_quote") or "")
+    return (outcome.outcome == ANSWERED and any(c in outcome.gold for c in outcome.cited)
+            and bool(quote) and overlap(quote, text) >= GOLD_SENTENCE_SHARE)
 
 
 def main() -> None:
@@ -45,7 +59,10 @@ def main() -> None:
     test = slack_dev.test_ids(items)
     scored = test if split == "test" else {i["id"] for i in items} - test
     load = load_now()
-    rows = collect(answerer, settings, index, items, baseline=False, scored=scored)
+    details: list[dict[str, Any]] = []
+    rows = collect(answerer, settings, index, items, baseline=False, scored=scored,
+                   details=details)
+    texts = {d["id"]: d["answer"] for d in details}
     groups: dict[str, list[Any]] = {"all": rows}
     for corpus in sorted({i["corpus"] for i in items}):
         groups[corpus] = [r for r in rows if r[0]["corpus"] == corpus]
@@ -57,10 +74,18 @@ def main() -> None:
         near = [o for item, o, _ in group if item.get("near_miss_path")]
         s["near_miss_answered"] = (round(sum(o.outcome == "answered" for o in near)
                                          / len(near), 4) if near else None)
+        answerable = [(item, o) for item, o, _ in group if o.gold]
+        s["answered_gold_sentence"] = (round(sum(
+            holds_quote(item, o, texts.get(item["id"], "")) for item, o in answerable)
+            / len(answerable), 4) if answerable else None)
+        words = sorted(len(texts.get(item["id"], "").split()) for item, o, _ in group
+                       if o.outcome == "answered")
+        s["answer_words_p50"] = words[len(words) // 2] if words else None
         lat = latency_ms([o.latency_ms / 1000 for o in outcomes])
         s["ask_p50_ms"], s["ask_p95_ms"] = lat["median_ms"], lat["p95_ms"]
         results[name] = s
-        lines.append([name, len(group), *[s[c] for c in COLUMNS], s["near_miss_answered"],
+        lines.append([name, len(group), *[s[c] for c in COLUMNS], s["answered_gold_sentence"],
+                      s["answer_words_p50"], s["near_miss_answered"],
                       s["answered"], s["evidence"], s["not_covered"],
                       s["ask_p50_ms"], s["ask_p95_ms"]])
     results["by_kind"] = by_kind([o for _, o, _ in rows])
@@ -72,8 +97,8 @@ def main() -> None:
     path = write_results("answer_quality", results)
     print(table([f"{split} split", "n", "answered, gold cited", "turned away",
                  "answered or evidence, gold", "not-covered answered", "quotes verbatim",
-                 "near-miss answered", "answered", "evidence", "not covered", "p50 ms",
-                 "p95 ms"], lines))
+                 "answered with the gold sentence", "answer words p50", "near-miss answered",
+                 "answered", "evidence", "not covered", "p50 ms", "p95 ms"], lines))
     print()
     print(table(["kind", "n", "answered", "evidence", "not covered", "answered, gold cited",
                  "answered or evidence, gold", "not-covered answered"],
