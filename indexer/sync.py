@@ -73,7 +73,7 @@ class _Pending:
     rows: list[dict[str, Any]]
     kind: str  # added | updated | unchanged (content identical, version moved)
     version: str = ""
-    write: bool = True  # False: the index already holds exactly these rows
+    write: bool = True  # False: the index already holds exactly these rows (maybe none)
     described: str = ""  # the version and date readers are shown (indexer.dating)
 
 
@@ -180,8 +180,12 @@ class SourceSync:
                           chunks, index.embedder.space, now, doc.line_anchors, terms, dating)
         if not rows:  # a redirect-only or stub page: nothing to index, and said so
             self.report.empties.append((raw.path, empty_reason(doc)))
+        if old is None and not rows:
+            # Nothing indexed and nothing to index: writing would only commit an empty
+            # delete, a new table version on every sync (every few minutes, for ever).
+            return _Pending(doc_id, [], "empty", version, write=False)
         if old is None:
-            kind = "empty" if not rows else "added"
+            kind = "added"
         else:
             kind = "unchanged" if _same_content(old, content, raw) else "updated"
         return _Pending(doc_id, rows, kind, version, described=dating.describe())
@@ -230,8 +234,8 @@ class SourceSync:
     def _write(self, batch: list[_Pending]) -> None:
         store, embedder = self.index.store, self.index.embedder
         for p in batch:
-            if not p.write:
-                self.report.unchanged += 1
+            if not p.write:  # unchanged, or empty with nothing indexed
+                setattr(self.report, p.kind, getattr(self.report, p.kind) + 1)
         batch = [p for p in batch if p.write]
         if not batch:
             return

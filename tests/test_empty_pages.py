@@ -46,6 +46,14 @@ def test_a_markdown_redirect_stub_is_empty_with_its_target(tmp_path, make_index)
     (report,) = index.sync().reports
     assert (report.added, report.unchanged, report.empty) == (1, 0, 1)
     assert report.empties == [("old.md", "redirect-only page (to /new/): no text to index")]
+    # The next sync, nothing changed: still reported empty, and nothing is written. (It
+    # used to commit an empty delete for the stub: a new table version every sync.)
+    version = index.store.table.version
+    (report,) = index.sync().reports
+    assert (report.added, report.unchanged, report.empty) == (0, 1, 1)
+    assert report.empties == [("old.md", "redirect-only page (to /new/): no text to index")]
+    index.store.refresh()
+    assert index.store.table.version == version
 
 
 def test_a_generated_redirect_page_with_text_is_empty_not_indexed(site, make_index):  # noqa: F811
