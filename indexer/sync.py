@@ -71,7 +71,7 @@ class _Pending:
 
     doc_id: str
     rows: list[dict[str, Any]]
-    kind: str  # added | updated | unchanged (content identical, version moved)
+    kind: str  # added | updated | unchanged (content identical, version moved) | empty
     version: str = ""
     write: bool = True  # False: the index already holds exactly these rows (maybe none)
     described: str = ""  # the version and date readers are shown (indexer.dating)
