@@ -57,7 +57,7 @@ def rows_for(settings: Any, index: Any, items: list[dict[str, Any]],
         earlier = by_id.get(item.get("follows", ""))
         history = [Turn(earlier["question"], "")] if earlier else []
         query = retrieval_query(question, history)
-        passages = answerer.retrieve(query, Asker(sources=(item["corpus"],)))
+        passages = answerer.passages_for(question, query, Asker(sources=(item["corpus"],)))
         top = passages[: answerer.policy.extract_from]
         draft = answerer.extractive.draft(query, top)
         best = draft.ranked[0] if draft.ranked else None

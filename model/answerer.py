@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from model.answer import ANSWERED, EVIDENCE, NOT_COVERED, Answer, Citation
 from model.answerability import Params, features, gate_score, load_params, probability
@@ -32,9 +32,12 @@ from model.passages import NumberedPassage, Turn
 from model.prompts import EVIDENCE_TEXT, NO_ANSWER, says_not_covered
 from model.screen import CheckedStream, screen
 from model.support import SupportChecker, cited_passages
+from model.text import standalone_questions
 from model.validation import clean_question
 
 log = logging.getLogger(__name__)
+MAX_PARTS = 3  # questions of one message searched on their own, at most
+PER_PART = 2  # passages each of them puts first
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class Answerer:
         cleaned = clean_question(question)
         question, notes = cleaned.text, cleaned.notes
         query = retrieval_query(question, history)  # self-contained, for follow-ups
-        passages = self.retrieve(query, asker)
+        passages = self.passages_for(question, query, asker)
         retrieved = time.perf_counter()
         result = Answer(question=question, text="", notes=notes, passages=passages)
         threshold, weight = self.policy.gate()
@@ -102,6 +105,27 @@ class Answerer:
                              "generate": (done - retrieved) * 1000,
                              "total": (done - started) * 1000}
         return result
+
+    def passages_for(self, question: str, query: str, asker: Asker) -> list[NumberedPassage]:
+        """The passages an answer reads: those retrieved for ``query``, except that a
+        message asking several questions that each stand alone ("how many days of leave do
+        I get? and who approves expenses?") puts each question's two best passages first.
+        Searched as one, the message found only one of its subjects, and the answer could
+        not read a place for the other. As many passages as one search gives."""
+        passages = self.retrieve(query, asker)
+        parts = standalone_questions(question)[:MAX_PARTS]
+        if not parts:
+            return passages
+        found = [self.retrieve(part, asker) for part in parts]
+        ordered = [group[i] for i in range(PER_PART) for group in found if len(group) > i]
+        picked: list[NumberedPassage] = []
+        seen: set[str] = set()
+        for p in [*ordered, *passages]:
+            key = p.chunk_id or f"{p.doc_id}\n{p.text}"
+            if key not in seen and len(picked) < max(len(passages), len(ordered)):
+                seen.add(key)
+                picked.append(p)
+        return [replace(p, n=i) for i, p in enumerate(picked, start=1)]
 
     def _top(self, passages: list[NumberedPassage]) -> list[NumberedPassage]:
         """The extractive answer reads the best few passages: the rest rarely hold the

@@ -95,6 +95,29 @@ def unit_lines(text: str, max_words: int = 70) -> list[list[str]]:
 _ASKS = re.compile(r"[^?]*\?+")
 
 
+_OPENER = re.compile(r"^\W*(?:(?:and|also|plus|oh|btw|ok|okay|so|then)\W+)*", re.IGNORECASE)
+_ASKING = re.compile(r"^(how|what|what's|whats|when|where|who|who's|whom|which|why|can|could|"
+                     r"may|do|does|did|is|are|am|should|will|would|must|have|has)\b",
+                     re.IGNORECASE)
+# A part that points back ("can I carry *them* over?", "is *that* covered?") is not a
+# question of its own: searched alone it would find the wrong page.
+_POINTS_BACK = re.compile(r"\b(it|its|it's|that|this|these|those|they|them|their|there|"
+                          r"same|one)\b", re.IGNORECASE)
+
+
+def standalone_questions(question: str) -> list[str]:
+    """The questions of a message that each say what they ask about ("how many days of
+    leave do I get? and who approves expenses?"), without their openers ("and …"); ``[]``
+    unless there are at least two. A part that leans on another ("can I carry them
+    over?", "like is it 1x or 2x?") is not one."""
+    parts = question_parts(question)
+    if len(parts) < 2:
+        return []
+    out = [_OPENER.sub("", p) for p in parts]
+    out = [p for p in out if _ASKING.match(p) and not _POINTS_BACK.search(p)]
+    return out if len(out) > 1 else []
+
+
 def question_parts(question: str) -> list[str]:
     """The separate questions of one message ("how many days do I get? can I carry them
     over?"), each with at least two content words; ``[question]`` when there is one."""

@@ -115,6 +115,32 @@ def test_second_question_in_one_message_gets_its_own_passage(answerer: Any) -> N
     assert {"finance/expenses.md", "it-security/security-and-passwords.md"} <= paths
 
 
+def test_two_questions_that_stand_alone_are_each_answered_from_their_own_page(
+        answerer: Any) -> None:
+    """Searched as one message, "how many days of leave…? and who approves expenses?"
+    found only expense pages, and the answer became evidence about expenses: the leave
+    question was lost. Each question that says what it asks about is searched too."""
+    a = answerer.answer("how many days of leave do i get? and who approves expenses?")
+    assert a.outcome == ANSWERED
+    assert {"people/annual-leave.md", "finance/expenses.md"} <= {c.path for c in a.citations}
+    said = " ".join(_sentences(a))
+    assert "25 working days" in said and "approves in ledgerly" in said
+
+
+@pytest.mark.parametrize(("message", "parts"), [
+    ("how many days of leave do i get? and who approves expenses?",
+     ["how many days of leave do i get?", "who approves expenses?"]),
+    ("how many days do I get? can I carry them over?", []),  # "them" leans on the first
+    ("how much does life insurance pay out? like is it 1x or 2x salary?", []),
+    ("how many days of leave do i get?", []),
+])
+def test_only_questions_that_say_what_they_ask_about_are_searched_alone(
+        message: str, parts: list[str]) -> None:
+    from model.text import standalone_questions
+
+    assert standalone_questions(message) == parts
+
+
 # --- outcomes --------------------------------------------------------------------------
 
 def test_json_carries_the_outcome_and_evidence(answerer: Any) -> None:
