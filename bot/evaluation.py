@@ -16,7 +16,7 @@ from bot.answering import build_answerer, model_label
 from bot.ask import Ask, AskResult, Question
 from model.answer import ANSWERED, EVIDENCE, Answer
 from model.answerer import Asker
-from model.evaluation import UNCLEAR, Outcome, by_kind, score
+from model.evaluation import UNCLEAR, Outcome, by_kind, holds_quote, score
 from model.passages import NumberedPassage, Turn
 from model.validation import UnclearQuestion
 
@@ -43,22 +43,27 @@ def _verbatim(quote: str, texts: list[str]) -> bool:
 
 
 def score_answer(answer: Answer, gold: list[str], seen: list[NumberedPassage],
-                 latency_ms: float, kind: str = "") -> Outcome:
+                 latency_ms: float, kind: str = "", gold_quote: str = "") -> Outcome:
     """One answer as an :class:`Outcome`: what it cited, quoted and turned away."""
     texts: dict[str, list[str]] = {}
     for p in seen:
         texts.setdefault(p.doc_id, []).append(p.window)
     answered = not answer.abstained and answer.grounded
     quoted = answer.citations + answer.evidence
+    cited = [_match(gold, c.source, c.path) for c in answer.citations] if answered else []
+    holds = None
+    if gold and gold_quote.strip():
+        holds = answer.outcome == ANSWERED and any(c in gold for c in cited) and \
+            holds_quote(gold_quote, answer.text)
     return Outcome(
         gold=gold, retrieved=[_match(gold, p.source, p.path) for p in seen],
-        cited=[_match(gold, c.source, c.path) for c in answer.citations] if answered else [],
+        cited=cited,
         abstained=not answered,
         quotes_verbatim=[_verbatim(c.quote, texts.get(c.doc_id, [])) for c in quoted],
         sentences_supported=[s.supported for s in answer.sentences if s.citations],
         latency_ms=latency_ms, outcome=answer.outcome,
         evidence=[_match(gold, c.source, c.path) for c in answer.evidence], kind=kind,
-        fell_back=answer.fell_back)
+        fell_back=answer.fell_back, holds_gold_quote=holds)
 
 
 def id_parity(item: dict[str, Any]) -> str:
@@ -129,7 +134,7 @@ def collect(answerer: Any, settings: Any, index: Any, items: list[dict[str, Any]
         else:
             given[key] = Turn(item["question"], result.answer.text)
             ours = score_answer(result.answer, gold, result.passages, latency,
-                                item.get("kind", ""))
+                                item.get("kind", ""), str(item.get("gold_quote") or ""))
         base = _baseline(retriever, item["question"], gold, asker) if baseline else None
         rows.append((item, ours, base))
         if details is not None:

@@ -10,7 +10,11 @@ measures users feel, per outcome (answered / evidence / not covered):
 - ``turned_away``: answerable questions told "not covered" (or "I can't tell");
 - ``answered_or_evidence_gold``: answerable questions answered citing a gold document,
   or shown evidence that quotes one;
-- ``not_covered_answered``: questions the documents don't cover, answered confidently.
+- ``not_covered_answered``: questions the documents don't cover, answered confidently;
+- ``answered_gold_sentence``: answerable questions whose record names the sentence that
+  answers (``gold_quote``), answered citing a gold document with that sentence's content
+  words (at least :data:`GOLD_SENTENCE_SHARE` of them) in the answer: the right page is
+  not enough when the quoted sentence is the wrong one of it.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from model.answer import ANSWERED, EVIDENCE, NOT_COVERED
+from model.text import overlap, terms
 
 UNCLEAR = "unclear"  # the question was turned back ("I can't tell what you're asking")
+GOLD_SENTENCE_SHARE = 0.8
 
 
 @dataclass
@@ -37,10 +43,17 @@ class Outcome:
     evidence: list[str] = field(default_factory=list)  # document keys quoted as evidence
     kind: str = ""  # the question's kind, when the QA set has one
     fell_back: bool = False  # the LLM's answer was unusable; the extractive one was given
+    # the answer holds the record's gold sentence (``gold_quote``); None: the record has none
+    holds_gold_quote: bool | None = None
 
     def __post_init__(self) -> None:
         if not self.outcome:
             self.outcome = NOT_COVERED if self.abstained else ANSWERED
+
+
+def holds_quote(gold_quote: str, text: str) -> bool:
+    """Whether ``text`` says what ``gold_quote`` says: most of its content words."""
+    return bool(terms(gold_quote)) and overlap(gold_quote, text) >= GOLD_SENTENCE_SHARE
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -60,6 +73,7 @@ def score(outcomes: Sequence[Outcome]) -> dict[str, float | int | None]:
     abstain_tp = sum(o.abstained for o in unanswerable)
     abstain_pred = sum(o.abstained for o in outcomes)
     quotes = [q for o in outcomes for q in o.quotes_verbatim]
+    quoted = [o for o in answerable if o.holds_gold_quote is not None]
     support = [s for o in outcomes for s in o.sentences_supported]
     latencies = sorted(o.latency_ms for o in outcomes)
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0.0
@@ -77,6 +91,8 @@ def score(outcomes: Sequence[Outcome]) -> dict[str, float | int | None]:
             for o in answerable), len(answerable)),
         "not_covered_answered": _ratio(sum(o.outcome == ANSWERED for o in unanswerable),
                                        len(unanswerable)),
+        "answered_gold_sentence": _ratio(sum(bool(o.holds_gold_quote) for o in quoted),
+                                         len(quoted)),
         "retrieval_recall": _ratio(sum(any(g in o.retrieved for g in o.gold)
                                        for o in answerable), len(answerable)),
         "gold_cited": _ratio(sum(any(c in o.gold for c in o.cited) for o in answered),

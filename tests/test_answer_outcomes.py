@@ -365,7 +365,9 @@ def _slack_dev_file(tmp_path: Path) -> Path:
          "question": "zebra saxophone quantum entanglement tournament brackets",
          "gold_paths": [], "gold_quote": "", "answer": ""},
         {"id": "d005", "corpus": "sample-handbook", "kind": "number", "question": DEMO,
-         "gold_paths": ["people/annual-leave.md"], "gold_quote": "", "answer": ""},
+         "gold_paths": ["people/annual-leave.md"],
+         "gold_quote": "Fernhill Analytics Canada Inc.; Standard allowance: 20 working days",
+         "answer": ""},
     ]
     path = tmp_path / "questions.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
@@ -389,6 +391,26 @@ def test_eval_feeds_follow_ups_their_thread_and_splits_by_kind_and_outcome(
                 "answered_or_evidence_gold", "not_covered_answered", "quote_integrity"):
         assert key in ours
     assert ours["quote_integrity"] == 1.0 and ours["turned_away"] == 0.0
+    # only d005 names its sentence (the Canada row), and the demo answer lists every row
+    assert ours["answered_gold_sentence"] == 1.0
+
+
+def test_the_gold_sentence_measure_counts_only_records_that_name_one() -> None:
+    """Right page, wrong sentence is not "answered with the gold sentence"; a record
+    without a ``gold_quote`` is left out rather than counted either way."""
+    from model.evaluation import Outcome, holds_quote, score
+
+    def answered(holds: bool | None) -> Outcome:
+        return Outcome(gold=["leave.md"], retrieved=["leave.md"], cited=["leave.md"],
+                       abstained=False, outcome=ANSWERED, holds_gold_quote=holds)
+
+    assert score([answered(True), answered(False), answered(None)])[
+        "answered_gold_sentence"] == 0.5
+    assert score([answered(None)])["answered_gold_sentence"] is None
+    assert holds_quote("You can carry up to 5 days of unused leave.",
+                       "You can carry up to 5 days of unused leave into the next year [1].")
+    assert not holds_quote("You can carry up to 5 days of unused leave.",
+                           "Leave is booked in Beacon [1].")
 
 
 def test_eval_scores_one_split_but_still_asks_what_a_follow_up_follows(

@@ -24,6 +24,8 @@ METRICS = (("answered_gold", "answerable questions answered citing a gold docume
            ("answered_or_evidence_gold", "… answered or shown evidence from a gold document"),
            ("turned_away", "answerable questions told “not covered”"),
            ("not_covered_answered", "not-covered questions answered confidently"),
+           ("answered_gold_sentence", "… answered with the sentence that answers (QA sets "
+                                      "with a gold_quote)"),
            ("retrieval_recall", "answerable questions with a gold passage retrieved"),
            ("quote_integrity", "quotes found verbatim in the passages"))
 
