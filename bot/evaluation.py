@@ -50,14 +50,10 @@ def score_answer(answer: Answer, gold: list[str], seen: list[NumberedPassage],
         texts.setdefault(p.doc_id, []).append(p.window)
     answered = not answer.abstained and answer.grounded
     quoted = answer.citations + answer.evidence
-    cited = [_match(gold, c.source, c.path) for c in answer.citations] if answered else []
-    holds = None
-    if gold and gold_quote.strip():
-        holds = answer.outcome == ANSWERED and any(c in gold for c in cited) and \
-            holds_quote(gold_quote, answer.text)
+    holds = holds_quote(gold_quote, answer.text) if gold and gold_quote.strip() else None
     return Outcome(
         gold=gold, retrieved=[_match(gold, p.source, p.path) for p in seen],
-        cited=cited,
+        cited=[_match(gold, c.source, c.path) for c in answer.citations] if answered else [],
         abstained=not answered,
         quotes_verbatim=[_verbatim(c.quote, texts.get(c.doc_id, [])) for c in quoted],
         sentences_supported=[s.supported for s in answer.sentences if s.citations],

@@ -43,7 +43,8 @@ class Outcome:
     evidence: list[str] = field(default_factory=list)  # document keys quoted as evidence
     kind: str = ""  # the question's kind, when the QA set has one
     fell_back: bool = False  # the LLM's answer was unusable; the extractive one was given
-    # the answer holds the record's gold sentence (``gold_quote``); None: the record has none
+    # the answer's text holds the record's gold sentence (``gold_quote``, by
+    # :func:`holds_quote`); None: the record names none
     holds_gold_quote: bool | None = None
 
     def __post_init__(self) -> None:
@@ -91,8 +92,8 @@ def score(outcomes: Sequence[Outcome]) -> dict[str, float | int | None]:
             for o in answerable), len(answerable)),
         "not_covered_answered": _ratio(sum(o.outcome == ANSWERED for o in unanswerable),
                                        len(unanswerable)),
-        "answered_gold_sentence": _ratio(sum(bool(o.holds_gold_quote) for o in quoted),
-                                         len(quoted)),
+        "answered_gold_sentence": _ratio(
+            sum(_gold_answered(o) and bool(o.holds_gold_quote) for o in quoted), len(quoted)),
         "retrieval_recall": _ratio(sum(any(g in o.retrieved for g in o.gold)
                                        for o in answerable), len(answerable)),
         "gold_cited": _ratio(sum(any(c in o.gold for c in o.cited) for o in answered),
