@@ -11,9 +11,10 @@ import re
 from collections.abc import Sequence
 
 from model.passages import Turn
+from model.text import POINTING_BACK
 
-_LEANING = re.compile(r"^(and|but|what about|how about|also|or)\b|\b(it|that|this|those|"
-                      r"these|they|them|there|same)\b", re.IGNORECASE)
+_LEANING = re.compile(rf"^(and|but|what about|how about|also|or)\b|\b({'|'.join(POINTING_BACK)})\b",
+                      re.IGNORECASE)
 
 
 def retrieval_query(question: str, history: Sequence[Turn] = ()) -> str:

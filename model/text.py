@@ -68,9 +68,13 @@ def answer_units(text: str, max_words: int = 70) -> list[str]:
     "If a laptop is lost, report it within 1 hour:" says little alone; with its items it is
     the answer. Units are for choosing; :func:`unit_lines` gives the lines to show, and
     quotes come from :func:`sentences`."""
-    return [unit if len(lines) == 1 else
-            f"{unit} {'; '.join(x[2:].strip().rstrip('.') for x in lines[1:])}."
-            for unit, lines in ((ls[0], ls) for ls in unit_lines(text, max_words))]
+    return [unit_text(lines) for lines in unit_lines(text, max_words)]
+
+
+def unit_text(lines: list[str]) -> str:
+    """One of :func:`answer_units`' units from its :func:`unit_lines` lines."""
+    lead, *items = lines
+    return f"{lead} {'; '.join(x[2:].strip().rstrip('.') for x in items)}." if items else lead
 
 
 def unit_lines(text: str, max_words: int = 70) -> list[list[str]]:
@@ -99,10 +103,13 @@ _OPENER = re.compile(r"^\W*(?:(?:and|also|plus|oh|btw|ok|okay|so|then)\W+)*", re
 _ASKING = re.compile(r"^(how|what|what's|whats|when|where|who|who's|whom|which|why|can|could|"
                      r"may|do|does|did|is|are|am|should|will|would|must|have|has)\b",
                      re.IGNORECASE)
-# A part that points back ("can I carry *them* over?", "is *that* covered?") is not a
-# question of its own: searched alone it would find the wrong page.
-_POINTS_BACK = re.compile(r"\b(it|its|it's|that|this|these|those|they|them|their|there|"
-                          r"same|one)\b", re.IGNORECASE)
+# Words by which a question leans on something said before it ("and is *that* covered?"):
+# a follow-up with one is searched with the question before it (model/followup.py).
+POINTING_BACK = ("it", "that", "this", "those", "these", "they", "them", "there", "same")
+# A part of a message that points back ("can I carry *them* over?") is not a question of
+# its own: searched alone it would find the wrong page.
+_POINTS_BACK = re.compile(rf"\b({'|'.join((*POINTING_BACK, 'its', 'their', 'one'))})\b",
+                          re.IGNORECASE)
 
 
 def standalone_questions(question: str) -> list[str]:

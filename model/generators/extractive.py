@@ -31,7 +31,7 @@ import numpy as np
 from model.generators.base import Generator
 from model.generators.defaults import MAX_CANDIDATES, MAX_SENTENCES, MAX_WORDS
 from model.passages import NumberedPassage, Turn
-from model.text import TABLE_ROW, answer_units, overlap, question_parts, terms, unit_lines
+from model.text import TABLE_ROW, overlap, question_parts, terms, unit_lines, unit_text
 
 Embed = Callable[[list[str]], np.ndarray]
 _QUANTITY = re.compile(r"\b(how (many|much|long|often|soon|far|late|early)|when|what time|"
@@ -90,16 +90,19 @@ class ExtractiveGenerator(Generator):
         self.max_candidates = max_candidates
 
     def candidates(self, question: str, passages: Sequence[NumberedPassage],
-                   parts: Sequence[str] = ()) -> list[Candidate]:
+                   parts: Sequence[str] = (),
+                   lines: dict[int, list[list[str]]] | None = None) -> list[Candidate]:
         """Every usable sentence of the passages, scored against the question (and against
-        each extra question ``parts``, in ``part_scores``)."""
+        each extra question ``parts``, in ``part_scores``). ``lines``: each passage's
+        :func:`unit_lines`, when the caller has them already."""
         seen: set[str] = set()
         cands: list[Candidate] = []
-        units: dict[int, list[str]] = {}
-        lines: dict[int, list[list[str]]] = {}
+        if lines is None:
+            lines = {p.n: unit_lines(p.window) for p in passages}
+        units = {n: [unit_text(ls) for ls in shown] for n, shown in lines.items()}
         for rank, p in enumerate(passages):
-            shown = lines[p.n] = unit_lines(p.window)
-            for pos, s in enumerate(units.setdefault(p.n, answer_units(p.window))):
+            shown = lines[p.n]
+            for pos, s in enumerate(units[p.n]):
                 key = _key(s)
                 if key in seen or len(s.split()) < 4 or s.rstrip().endswith(":") and \
                         len(s.split()) < 8:
@@ -146,8 +149,9 @@ class ExtractiveGenerator(Generator):
         """The answer, the candidates it was chosen from and the passages' units."""
         parts = question_parts(question)
         parts = parts if len(parts) > 1 else []
-        units = {p.n: answer_units(p.window) for p in passages}
-        ranked = self.candidates(question, passages, parts)
+        lines = {p.n: unit_lines(p.window) for p in passages}  # split each passage once
+        units = {n: [unit_text(ls) for ls in shown] for n, shown in lines.items()}
+        ranked = self.candidates(question, passages, parts, lines)
         picked = self.select(ranked, units, question, len(parts))
         text = "\n".join(_line(c) for c in picked)
         return Draft(text, picked, ranked, units, bool(_QUANTITY.search(question)))
@@ -165,8 +169,8 @@ class ExtractiveGenerator(Generator):
             picked = _table(best, own, question)
         else:
             picked = [best]
-            asked = best.position > 0 and _asks(own[best.position - 1])
-            if (_LEANS.match(best.text) or asked) and best.position > 0:
+            if 0 < best.position < len(own) and (_LEANS.match(best.text)
+                                                 or _asks(own[best.position - 1])):
                 picked.insert(0, Candidate(best.n, best.rank, best.position - 1,
                                            own[best.position - 1]))
             words = sum(len(c.text.split()) for c in picked)
