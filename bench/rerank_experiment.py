@@ -176,7 +176,8 @@ class CrossEncoder:
             opt.zero_grad()
             losses.append(float(loss.detach()))
             if step % 10 == 0:
-                print(f"step {step}/{steps} loss {np.mean(losses[-10:]):.3f}", flush=True)
+                print(f"step {step}/{steps} loss {np.mean(losses[-10:]):.3f} "
+                      f"at {time.strftime('%H:%M:%S')}", flush=True)
         self.bert.eval()
         return losses
 
@@ -188,6 +189,65 @@ class CrossEncoder:
                                     [passage_text(c) for c in q["cands"]])
                     for c, v in zip(q["cands"], s.tolist(), strict=True):
                         c["ce"] = v
+
+
+class FrozenBaseCrossEncoder(CrossEncoder):
+    """The same model with its embeddings and first ``below`` layers frozen, their outputs
+    computed once per pair and kept: a training step then runs only the top layers, which
+    is what makes thousands of steps affordable on a CPU."""
+
+    def __init__(self, device: str, below: int) -> None:
+        super().__init__(device)
+        self.below = below
+        for name, weight in self.bert.named_parameters():
+            layer = re.match(r"encoder\.layer\.(\d+)\.", name)
+            weight.requires_grad = bool(layer) and int(layer.group(1)) >= below
+        self.states: dict[tuple[str, str], int] = {}
+        self.hidden: Any = None
+        self.mask: Any = None
+
+    def _mask(self, hidden: Any, mask: Any) -> Any:
+        return self.bert._create_attention_masks(
+            attention_mask=mask, encoder_attention_mask=None, embedding_output=hidden,
+            encoder_hidden_states=None, cache=None)[0]
+
+    def cache(self, pairs: list[tuple[str, str]], batch: int = 64) -> None:
+        torch = self.torch
+        todo = sorted(set(pairs) - self.states.keys())
+        hidden, masks = [], []
+        self.bert.eval()
+        with torch.no_grad():
+            for i in range(0, len(todo), batch):
+                chunk = todo[i:i + batch]
+                enc = self.tokenizer([q for q, _ in chunk], [p for _, p in chunk],
+                                     truncation="only_second", max_length=MAX_TOKENS,
+                                     padding="max_length", return_tensors="pt")
+                enc = {k: v.to(self.device) for k, v in enc.items()}
+                h = self.bert.embeddings(input_ids=enc["input_ids"],
+                                         token_type_ids=enc["token_type_ids"])
+                m = self._mask(h, enc["attention_mask"])
+                for layer in self.bert.encoder.layer[:self.below]:
+                    h = layer(h, attention_mask=m)
+                hidden.append(h.half())
+                masks.append(enc["attention_mask"].bool())
+                if i % (batch * 20) == 0:
+                    print(f"cached {i + len(chunk)}/{len(todo)} pairs", flush=True)
+        base = 0 if self.hidden is None else len(self.hidden)
+        for j, pair in enumerate(todo):
+            self.states[pair] = base + j
+        new_h, new_m = torch.cat(hidden), torch.cat(masks)
+        self.hidden = new_h if self.hidden is None else torch.cat([self.hidden, new_h])
+        self.mask = new_m if self.mask is None else torch.cat([self.mask, new_m])
+
+    def scores(self, queries: list[str], passages: list[str]) -> Any:
+        idx = self.torch.tensor([self.states[(q, p)] for q, p in
+                                 zip(queries, passages, strict=True)])
+        h, mask = self.hidden[idx].float(), self.mask[idx].long()
+        m = self._mask(h, mask)
+        for layer in self.bert.encoder.layer[self.below:]:
+            h = layer(h, attention_mask=m)
+        w = mask.unsqueeze(-1).float()
+        return self.head((h * w).sum(1) / w.sum(1)).squeeze(-1)
 
 
 def first_document(cands: list[dict[str, Any]], weight: float | None) -> str | None:
@@ -212,6 +272,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=4, help="tuning questions' copies")
     parser.add_argument("--top", type=int, default=20, help="candidates per question")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--freeze-below", type=int, default=0, metavar="K",
+                        help="freeze the first K layers and cache their outputs (CPU)")
     parser.add_argument("--save", type=Path, help="folder for the trained weights")
     args = parser.parse_args()
     setup_logging()
@@ -225,7 +287,12 @@ def main() -> None:
     groups = policyqa_groups(index.embedder, args.policyqa_per_policy, rng) \
         + tuning_groups(cands, args.repeat, rng)
     rng.shuffle(groups)
-    model = CrossEncoder(args.device)
+    if args.freeze_below:
+        model: CrossEncoder = FrozenBaseCrossEncoder(args.device, args.freeze_below)
+        model.cache([(g["q"], t) for g in groups for t in g["pos"] + g["neg"]]
+                    + [(q["query"], passage_text(c)) for q in cands for c in q["cands"]])
+    else:
+        model = CrossEncoder(args.device)
     losses = model.train(groups, args.steps, args.questions_per_step)
     trained_s = time.perf_counter() - started
     model.rank(cands)
