@@ -90,16 +90,13 @@ class ExtractiveGenerator(Generator):
         self.max_candidates = max_candidates
 
     def candidates(self, question: str, passages: Sequence[NumberedPassage],
-                   parts: Sequence[str] = (),
-                   lines: dict[int, list[list[str]]] | None = None) -> list[Candidate]:
+                   parts: Sequence[str], lines: dict[int, list[list[str]]],
+                   units: dict[int, list[str]]) -> list[Candidate]:
         """Every usable sentence of the passages, scored against the question (and against
-        each extra question ``parts``, in ``part_scores``). ``lines``: each passage's
-        :func:`unit_lines`, when the caller has them already."""
+        each extra question ``parts``, in ``part_scores``). ``lines`` and ``units``: each
+        passage split once by :meth:`draft`."""
         seen: set[str] = set()
         cands: list[Candidate] = []
-        if lines is None:
-            lines = {p.n: unit_lines(p.window) for p in passages}
-        units = {n: [unit_text(ls) for ls in shown] for n, shown in lines.items()}
         for rank, p in enumerate(passages):
             shown = lines[p.n]
             for pos, s in enumerate(units[p.n]):
@@ -151,7 +148,7 @@ class ExtractiveGenerator(Generator):
         parts = parts if len(parts) > 1 else []
         lines = {p.n: unit_lines(p.window) for p in passages}  # split each passage once
         units = {n: [unit_text(ls) for ls in shown] for n, shown in lines.items()}
-        ranked = self.candidates(question, passages, parts, lines)
+        ranked = self.candidates(question, passages, parts, lines, units)
         picked = self.select(ranked, units, question, len(parts))
         text = "\n".join(_line(c) for c in picked)
         return Draft(text, picked, ranked, units, bool(_QUANTITY.search(question)))
