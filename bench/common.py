@@ -51,6 +51,20 @@ def require_data(*parts: str) -> Path:
     return path
 
 
+def policyqa_asked(split: str) -> list[tuple[list[str], dict[str, set[int]]]]:
+    """Per policy of PolicyQA's ``split`` file ("dev" or "test"): its paragraphs, and each
+    distinct question with the indexes of the paragraphs it was asked of."""
+    path = require_data("qa", "policyqa", f"{split}.json")
+    out = []
+    for policy in json.loads(path.read_text(encoding="utf-8"))["data"]:
+        asked: dict[str, set[int]] = {}
+        for i, p in enumerate(policy["paragraphs"]):
+            for qa in p["qas"]:
+                asked.setdefault(qa["question"].strip(), set()).add(i)
+        out.append(([p["context"] for p in policy["paragraphs"]], asked))
+    return out
+
+
 def setup_logging() -> None:
     """Warnings only: the sync's per-source INFO lines would interleave with the tables."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -25,7 +25,6 @@ min on 2 CPU cores; the index is the answer benchmarks' cached one, ``slack_dev.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import time
@@ -34,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import slack_dev
-from common import require_data, setup_logging, table, write_results
+from common import policyqa_asked, setup_logging, table, write_results
 
 WORDS = re.compile(r"\w+")
 MAX_TOKENS = 160
@@ -75,15 +74,9 @@ def candidates(index: Any, top: int) -> list[dict[str, Any]]:
 
 def policyqa_groups(embedder: Any, per_policy: int, rng: random.Random
                     ) -> list[dict[str, Any]]:
-    data = json.loads(require_data("qa", "policyqa", "test.json").read_text("utf-8"))
     groups = []
-    for policy in data["data"]:
-        paragraphs = [p["context"] for p in policy["paragraphs"]]
+    for paragraphs, asked in policyqa_asked("test"):
         vectors = embedder.embed(paragraphs, progress=False)
-        asked: dict[str, set[int]] = {}
-        for i, p in enumerate(policy["paragraphs"]):
-            for qa in p["qas"]:
-                asked.setdefault(qa["question"].strip(), set()).add(i)
         chosen = sorted(asked.items())
         rng.shuffle(chosen)
         chosen = chosen[:per_policy]

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 import slack_dev
-from common import HELD_OUT_CORPUS, load_now, require_data, setup_logging, table, write_results
+from common import HELD_OUT_CORPUS, load_now, policyqa_asked, setup_logging, table, write_results
+from retrieval_slackdev import distinct, first_rank
 
 EVAL = Path(__file__).resolve().parent / "eval"
 TRAINING_SETS = (  # file, slack-dev corpus, gold-path prefix in the file → in the index
@@ -66,15 +67,8 @@ def eval_examples(index: Any) -> tuple[list[np.ndarray], list[np.ndarray], list[
 
 def policyqa_examples(embedder: Any, limit: int
                       ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    data = json.loads(require_data("qa", "policyqa", "test.json").read_text(encoding="utf-8"))
-    pairs = []
-    for policy in data["data"]:
-        paras = [p["context"] for p in policy["paragraphs"]]
-        asked: dict[str, set[int]] = {}
-        for i, p in enumerate(policy["paragraphs"]):
-            for qa in p["qas"]:
-                asked.setdefault(qa["question"], set()).add(i)
-        pairs += [(paras, q, idx) for q, idx in asked.items()]
+    pairs = [(paras, q, idx) for paras, asked in policyqa_asked("test")
+             for q, idx in asked.items()]
     pairs = random.Random(0).sample(pairs, min(limit, len(pairs)))
     texts = sorted({t for paras, _, _ in pairs for t in paras})
     vec_of = {t: v / np.linalg.norm(v)
@@ -138,14 +132,11 @@ def first_page_ranks(index: Any, items: list[dict[str, Any]], matrix: np.ndarray
             earlier = by_id.get(item.get("follows", ""))
             query = retrieval_query(item["question"],
                                     [Turn(earlier["question"], "")] if earlier else [])
-            pages: list[str] = []
-            for p in retriever.search(query, k=30, sources=[item["corpus"]]):
-                if p.path not in pages:
-                    pages.append(p.path)
+            pages = distinct([p.path for p in retriever.search(query, k=30,
+                                                               sources=[item["corpus"]])])
             group = (("test" if item["id"] in test else "dev") + ", "
                      + ("held out" if item["corpus"] == HELD_OUT_CORPUS else "tuning"))
-            out.setdefault(group, []).append(
-                next((i for i, d in enumerate(pages) if d in item["gold_paths"]), None))
+            out.setdefault(group, []).append(first_rank(pages, set(item["gold_paths"])))
     finally:
         del embedder.embed_query  # back to the class's method
     return out
@@ -171,7 +162,7 @@ def main() -> None:
     results, lines = {}, []
     for name, m in (("plain vectors", None), ("moved questions", matrix)):
         ranks = first_page_ranks(index, items, m, args.test)
-        results[name] = {g: [sum(r == 0 for r in rs), sum(r is not None and r < 5 for r in rs),
+        results[name] = {g: [sum(r == 1 for r in rs), sum(r is not None and r <= 5 for r in rs),
                              len(rs)] for g, rs in sorted(ranks.items())}
         lines.append([name] + [f"{a} / {b} of {n}" for a, b, n in results[name].values()])
     print(f"fitted on {len(qs)} questions (l2 {args.l2}, {args.steps} steps); "
